@@ -1,0 +1,15 @@
+"""keras_vit: Vision Transformers for Keras 3 (TensorFlow, JAX and PyTorch backends)."""
+
+from keras_vit import layers
+from keras_vit.layers import (
+    DropPath,
+    LayerScale,
+    MultiHeadSelfAttention,
+    PatchEncoder,
+    Patches,
+    TokenPooling,
+    TransformerBlock,
+)
+from keras_vit.models import ViTConfig, build_vit, get_config, list_configs
+
+__version__ = "0.1.0"

@@ -1,0 +1,93 @@
+import keras
+from keras import ops
+
+from keras_vit.layers.validation import check_positive_int, check_rate
+
+
+@keras.saving.register_keras_serializable(package="keras_vit")
+class MultiHeadSelfAttention(keras.layers.Layer):
+    """Multi-head self-attention with a fused QKV projection and optional qk-norm.
+
+    `(B, N, dim)` -> `(B, N, dim)`; with `return_attention_scores=True` also the
+    softmax weights `(B, num_heads, N, N)`. Each head has width `dim // num_heads`.
+
+    Written here rather than using `keras.layers.MultiHeadAttention` because that layer
+    has no qk-norm and projects Q, K and V with three separate matmuls; one `(dim, 3*dim)`
+    projection is faster and maps one-to-one onto timm's `attn.qkv` weights.
+    The default path calls `keras.ops.dot_product_attention` (the backend's fused kernel);
+    the explicit softmax path runs only when weights are requested or attention dropout
+    is active in training, and gives the same output.
+    """
+
+    def __init__(self, num_heads, qkv_bias=True, qk_norm=False, attention_dropout=0.0,
+                 dropout=0.0, layer_norm_epsilon=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.num_heads = check_positive_int(num_heads, "num_heads")
+        self.qkv_bias = bool(qkv_bias)
+        self.qk_norm = bool(qk_norm)
+        self.attention_dropout = check_rate(attention_dropout, "attention_dropout")
+        self.dropout = check_rate(dropout, "dropout")
+        self.layer_norm_epsilon = layer_norm_epsilon
+
+    def build(self, input_shape):
+        dim = input_shape[-1]
+        if dim % self.num_heads:
+            raise ValueError(f"dim={dim} is not divisible by num_heads={self.num_heads}.")
+        self.dim = dim
+        self.head_dim = dim // self.num_heads
+        self.qkv = keras.layers.Dense(3 * dim, use_bias=self.qkv_bias, dtype=self.dtype_policy, name="qkv")
+        self.qkv.build(input_shape)
+        if self.qk_norm:
+            head_shape = (None, None, self.num_heads, self.head_dim)
+            self.q_norm = keras.layers.LayerNormalization(
+                epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="q_norm"
+            )
+            self.k_norm = keras.layers.LayerNormalization(
+                epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="k_norm"
+            )
+            self.q_norm.build(head_shape)
+            self.k_norm.build(head_shape)
+        self.attention_dropout_layer = keras.layers.Dropout(self.attention_dropout)
+        self.proj = keras.layers.Dense(dim, dtype=self.dtype_policy, name="proj")
+        self.proj.build(input_shape)
+        self.proj_dropout = keras.layers.Dropout(self.dropout)
+
+    def call(self, x, training=None, return_attention_scores=False):
+        num_tokens = x.shape[1]
+        qkv = ops.reshape(self.qkv(x), (-1, num_tokens, 3, self.num_heads, self.head_dim))
+        q, k, v = ops.unstack(qkv, 3, axis=2)  # each (B, N, heads, head_dim)
+        if self.qk_norm:
+            q, k = self.q_norm(q), self.k_norm(k)
+        scale = self.head_dim**-0.5
+        explicit = return_attention_scores or (training and self.attention_dropout > 0)
+        if explicit:
+            scores = ops.einsum("bqhd,bkhd->bhqk", q * ops.cast(scale, q.dtype), k)
+            weights = ops.softmax(ops.cast(scores, "float32"), axis=-1)
+            dropped = self.attention_dropout_layer(ops.cast(weights, v.dtype), training=training)
+            out = ops.einsum("bhqk,bkhd->bqhd", dropped, v)
+        else:
+            out = ops.dot_product_attention(q, k, v, scale=scale)
+        out = ops.reshape(out, (-1, num_tokens, self.dim))
+        out = self.proj_dropout(self.proj(out), training=training)
+        return (out, weights) if return_attention_scores else out
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def compute_output_spec(self, x, training=None, return_attention_scores=False):
+        out = keras.KerasTensor(x.shape, dtype=self.compute_dtype)
+        if not return_attention_scores:
+            return out
+        num_tokens = x.shape[1]
+        return out, keras.KerasTensor((x.shape[0], self.num_heads, num_tokens, num_tokens), dtype="float32")
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_heads": self.num_heads,
+            "qkv_bias": self.qkv_bias,
+            "qk_norm": self.qk_norm,
+            "attention_dropout": self.attention_dropout,
+            "dropout": self.dropout,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
+        }

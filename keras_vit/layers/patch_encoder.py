@@ -1,0 +1,138 @@
+import keras
+from keras import ops
+
+from keras_vit.layers.patches import Patches
+from keras_vit.layers.position_embeddings import sincos_2d
+from keras_vit.layers.validation import (
+    check_choice,
+    check_divisible,
+    check_positive_int,
+    check_rate,
+    to_pair,
+)
+
+PATCH_EMBEDDINGS = ("conv", "linear")
+POSITION_EMBEDDINGS = ("learned", "sincos2d", "none")
+
+
+@keras.saving.register_keras_serializable(package="keras_vit")
+class PatchEncoder(keras.layers.Layer):
+    """Images to a token sequence: patch projection, prefix tokens, position embeddings.
+
+    `(B, H, W, C)` -> `(B, T + N, dim)` with `N = (H/ph) * (W/pw)` patch tokens after
+    `T` prefix tokens: the CLS token (if `class_token`), then the distillation token
+    (if `distillation_token`).
+
+    The projection is either a strided `Conv2D` (`patch_embedding="conv"`) or `Patches`
+    followed by a `Dense` (`"linear"`); the Dense kernel `(ph*pw*C, dim)` is the conv
+    kernel `(ph, pw, C, dim)` reshaped, so both give the same output for the same weights.
+
+    Position embeddings: `"learned"` covers prefix and patch tokens, as timm's
+    `pos_embed` `(1, T + N, dim)`, initialized N(0, 0.02); `"sincos2d"` is big_vision's
+    fixed table, added to the patch tokens only; `"none"` adds nothing.
+    """
+
+    def __init__(
+        self,
+        dim,
+        patch_size,
+        patch_embedding="conv",
+        position_embedding="learned",
+        class_token=True,
+        distillation_token=False,
+        dropout=0.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.dim = check_positive_int(dim, "dim")
+        self.patch_size = to_pair(patch_size, "patch_size")
+        self.patch_embedding = check_choice(patch_embedding, "patch_embedding", PATCH_EMBEDDINGS)
+        self.position_embedding = check_choice(position_embedding, "position_embedding", POSITION_EMBEDDINGS)
+        if position_embedding == "sincos2d" and dim % 4:
+            raise ValueError(f"sincos2d position embeddings need dim divisible by 4; got dim={dim}.")
+        self.class_token = bool(class_token)
+        self.distillation_token = bool(distillation_token)
+        self.dropout = check_rate(dropout, "dropout")
+        self.num_prefix_tokens = int(self.class_token) + int(self.distillation_token)
+
+    def build(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(f"PatchEncoder expects images of rank 4 (B, H, W, C); got shape {input_shape}.")
+        _, height, width, channels = input_shape
+        if height is None or width is None or channels is None:
+            raise ValueError(f"PatchEncoder needs a static image size and channel count; got shape {input_shape}.")
+        check_divisible((height, width), self.patch_size)
+        self.input_spec = keras.layers.InputSpec(shape=(None, height, width, channels))
+        self.grid_size = (height // self.patch_size[0], width // self.patch_size[1])
+        self.num_patches = self.grid_size[0] * self.grid_size[1]
+
+        if self.patch_embedding == "conv":
+            self.projection = keras.layers.Conv2D(
+                self.dim, self.patch_size, strides=self.patch_size, dtype=self.dtype_policy, name="projection"
+            )
+            self.projection.build(input_shape)
+        else:
+            self.patches = Patches(self.patch_size, dtype=self.dtype_policy, name="patches")
+            self.projection = keras.layers.Dense(self.dim, dtype=self.dtype_policy, name="projection")
+            self.projection.build((None, self.num_patches, self.patch_size[0] * self.patch_size[1] * channels))
+
+        token_init = keras.initializers.TruncatedNormal(stddev=0.02)
+        if self.class_token:
+            self.cls_token = self.add_weight(
+                shape=(1, 1, self.dim), initializer=keras.initializers.RandomNormal(stddev=1e-6), name="cls_token"
+            )
+        if self.distillation_token:
+            self.dist_token = self.add_weight(shape=(1, 1, self.dim), initializer=token_init, name="dist_token")
+        if self.position_embedding == "learned":
+            self.position_embeddings = self.add_weight(
+                shape=(1, self.num_prefix_tokens + self.num_patches, self.dim),
+                initializer=keras.initializers.RandomNormal(stddev=0.02),
+                name="position_embeddings",
+            )
+        elif self.position_embedding == "sincos2d":
+            table = sincos_2d(self.grid_size, self.dim)[None]
+            self.position_embeddings = self.add_weight(
+                shape=table.shape,
+                initializer=keras.initializers.Constant(table),
+                trainable=False,
+                name="position_embeddings",
+            )
+        self.dropout_layer = keras.layers.Dropout(self.dropout)
+
+    def call(self, images, training=None):
+        if self.patch_embedding == "conv":
+            x = ops.reshape(self.projection(images), (-1, self.num_patches, self.dim))
+        else:
+            x = self.projection(self.patches(images))
+        if self.position_embedding == "sincos2d":
+            x = x + ops.cast(self.position_embeddings, x.dtype)
+        # Broadcast each (1, 1, dim) token over the batch by adding it to zeros shaped like one
+        # patch column: this keeps the batch dimension dynamic without a shape lookup.
+        batch_zeros = ops.zeros_like(x[:, :1, :])
+        prefix = []
+        if self.class_token:
+            prefix.append(batch_zeros + ops.cast(self.cls_token, x.dtype))
+        if self.distillation_token:
+            prefix.append(batch_zeros + ops.cast(self.dist_token, x.dtype))
+        if prefix:
+            x = ops.concatenate(prefix + [x], axis=1)
+        if self.position_embedding == "learned":
+            x = x + ops.cast(self.position_embeddings, x.dtype)
+        return self.dropout_layer(x, training=training)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, _ = input_shape
+        num_patches = (height // self.patch_size[0]) * (width // self.patch_size[1])
+        return (batch, self.num_prefix_tokens + num_patches, self.dim)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "dim": self.dim,
+            "patch_size": self.patch_size,
+            "patch_embedding": self.patch_embedding,
+            "position_embedding": self.position_embedding,
+            "class_token": self.class_token,
+            "distillation_token": self.distillation_token,
+            "dropout": self.dropout,
+        }

@@ -1,0 +1,37 @@
+import keras
+from keras import ops
+
+from keras_vit.layers.validation import check_choice
+
+POOLINGS = ("token", "gap")
+
+
+@keras.saving.register_keras_serializable(package="keras_vit")
+class TokenPooling(keras.layers.Layer):
+    """Token sequence to one vector per image: `(B, T + N, dim)` -> `(B, dim)`.
+
+    `"token"` takes the first (CLS) token; `"gap"` averages the `N` patch tokens after the
+    `num_prefix_tokens` prefix tokens. Tokens are taken with `split`, not gather-style
+    indexing (`x[:, 0]`), which TFLite fails to convert for JAX-built models.
+    """
+
+    def __init__(self, pooling="token", num_prefix_tokens=1, **kwargs):
+        super().__init__(**kwargs)
+        self.pooling = check_choice(pooling, "pooling", POOLINGS)
+        if pooling == "token" and num_prefix_tokens < 1:
+            raise ValueError("pooling='token' needs a class token (num_prefix_tokens >= 1); use pooling='gap'.")
+        self.num_prefix_tokens = int(num_prefix_tokens)
+
+    def call(self, x):
+        if self.pooling == "token":
+            first, _ = ops.split(x, [1], axis=1)
+            return ops.squeeze(first, axis=1)
+        if self.num_prefix_tokens:
+            _, x = ops.split(x, [self.num_prefix_tokens], axis=1)
+        return ops.mean(x, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "pooling": self.pooling, "num_prefix_tokens": self.num_prefix_tokens}

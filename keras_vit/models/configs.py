@@ -1,0 +1,127 @@
+"""The one table of named model configs.
+
+Names and sizes follow timm (`vit_tiny_patch16_224` is ViT-Ti/16 at 224 px); the
+`*_patch4_32` and `*_patch4_28` rows are small-image configs for CIFAR (32x32 RGB) and
+Fashion-MNIST (28x28 grayscale).
+"""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class ViTConfig:
+    """Architecture and regularization of one ViT.
+
+    Sizes: images are `(image_size, image_size, channels)` (or `(h, w)` for
+    rectangular ones), cut into `patch_size` patches, embedded to width `dim`, run
+    through `depth` blocks of `num_heads` heads (each of width `dim // num_heads`)
+    and MLPs of width `mlp_dim`.
+    """
+
+    image_size: object = 224
+    patch_size: object = 16
+    dim: int = 768
+    depth: int = 12
+    num_heads: int = 12
+    mlp_dim: int = 3072
+    channels: int = 3
+    pooling: str = "token"
+    class_token: bool = True
+    distillation_token: bool = False
+    position_embedding: str = "learned"
+    patch_embedding: str = "conv"
+    qkv_bias: bool = True
+    qk_norm: bool = False
+    init_values: object = None
+    dropout: float = 0.0
+    attention_dropout: float = 0.0
+    drop_path_rate: float = 0.0
+    layer_norm_epsilon: float = 1e-6
+
+
+def _vit(image_size, patch_size, dim, depth, num_heads, channels=3):
+    return ViTConfig(
+        image_size=image_size,
+        patch_size=patch_size,
+        dim=dim,
+        depth=depth,
+        num_heads=num_heads,
+        mlp_dim=4 * dim,
+        channels=channels,
+    )
+
+
+CONFIGS = {
+    "vit_tiny_patch16_224": _vit(224, 16, 192, 12, 3),
+    "vit_small_patch16_224": _vit(224, 16, 384, 12, 6),
+    "vit_small_patch32_224": _vit(224, 32, 384, 12, 6),
+    "vit_base_patch16_224": _vit(224, 16, 768, 12, 12),
+    "vit_base_patch32_224": _vit(224, 32, 768, 12, 12),
+    "vit_large_patch16_224": _vit(224, 16, 1024, 24, 16),
+    # Small images: CIFAR-10/100 (32x32 RGB) and Fashion-MNIST / MNIST (28x28 gray).
+    "vit_tiny_patch4_32": _vit(32, 4, 192, 6, 3),
+    "vit_tiny_patch4_28": _vit(28, 4, 192, 6, 3, channels=1),
+    "vit_nano_patch4_28": dataclasses.replace(_vit(28, 4, 64, 6, 4, channels=1), mlp_dim=128),
+}
+
+
+def list_configs():
+    """Names of all named configs, sorted."""
+    return sorted(CONFIGS)
+
+
+def config_fields():
+    return [f.name for f in dataclasses.fields(ViTConfig)]
+
+
+def get_config(name=None, **overrides):
+    """The `ViTConfig` called `name`, with any field replaced by keyword.
+
+    With `name=None` the fields start from `ViTConfig`'s defaults (ViT-B/16).
+    Raises `ValueError` for an unknown name or field, listing the valid ones.
+    """
+    if name is None:
+        config = ViTConfig()
+    elif name in CONFIGS:
+        config = CONFIGS[name]
+    else:
+        raise ValueError(
+            f"Unknown config name {name!r}. Valid names: {', '.join(list_configs())}."
+        )
+    unknown = sorted(set(overrides) - set(config_fields()))
+    if unknown:
+        raise ValueError(
+            f"Unknown config field(s) {unknown}. Valid fields: {', '.join(config_fields())}."
+        )
+    return dataclasses.replace(config, **overrides)
+
+
+def validate_config(config):
+    """Raise `ValueError` naming the first invalid field of `config`; return `config`."""
+    from keras_vit.layers.patch_encoder import PATCH_EMBEDDINGS, POSITION_EMBEDDINGS
+    from keras_vit.layers.pooling import POOLINGS
+    from keras_vit.layers.validation import (
+        check_choice,
+        check_divisible,
+        check_positive_int,
+        check_rate,
+        to_pair,
+    )
+
+    image_size = to_pair(config.image_size, "image_size")
+    patch_size = to_pair(config.patch_size, "patch_size")
+    for field in ("dim", "depth", "num_heads", "mlp_dim", "channels"):
+        check_positive_int(getattr(config, field), field)
+    check_divisible(image_size, patch_size)
+    if config.dim % config.num_heads:
+        raise ValueError(f"dim={config.dim} is not divisible by num_heads={config.num_heads}.")
+    check_choice(config.pooling, "pooling", POOLINGS)
+    check_choice(config.position_embedding, "position_embedding", POSITION_EMBEDDINGS)
+    check_choice(config.patch_embedding, "patch_embedding", PATCH_EMBEDDINGS)
+    if config.position_embedding == "sincos2d" and config.dim % 4:
+        raise ValueError(f"sincos2d position embeddings need dim divisible by 4; got dim={config.dim}.")
+    if config.pooling == "token" and not config.class_token:
+        raise ValueError("pooling='token' needs class_token=True; use pooling='gap' without a class token.")
+    for field in ("dropout", "attention_dropout", "drop_path_rate"):
+        check_rate(getattr(config, field), field)
+    return config
