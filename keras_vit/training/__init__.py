@@ -1,0 +1,32 @@
+"""Training: `train(TrainConfig(...))` builds the model in the right distribution scope and runs
+`model.fit` with AdamW, a warm-up + cosine schedule, checkpoints and resumable backups."""
+
+from keras_vit.training.callbacks import LogLearningRate, build_callbacks
+from keras_vit.training.config import TrainConfig
+from keras_vit.training.distribution import Distribution, get_distribution
+from keras_vit.training.optimizer import (
+    NO_WEIGHT_DECAY,
+    build_optimizer,
+    peak_learning_rate,
+    schedule_steps,
+    warmup_cosine,
+)
+from keras_vit.training.run_dir import prepare_run_dir, read_history
+from keras_vit.training.train import TrainResult, train
+
+__all__ = [
+    "NO_WEIGHT_DECAY",
+    "Distribution",
+    "LogLearningRate",
+    "TrainConfig",
+    "TrainResult",
+    "build_callbacks",
+    "build_optimizer",
+    "get_distribution",
+    "peak_learning_rate",
+    "prepare_run_dir",
+    "read_history",
+    "schedule_steps",
+    "train",
+    "warmup_cosine",
+]

@@ -1,0 +1,79 @@
+"""AdamW with a linear warm-up + cosine-decay schedule, as in the DeiT recipe."""
+
+import math
+
+import keras
+
+# Names of the variables (the last component of a Keras variable's path) that get no weight
+# decay: biases, LayerNorm scale/offset, LayerScale `gamma`, the position embeddings and the
+# prefix tokens. This is timm's rule (no decay on 1-D parameters, `pos_embed`, `cls_token`,
+# `dist_token`) written as names.
+NO_WEIGHT_DECAY = ("bias", "gamma", "beta", "position_embeddings", "cls_token", "dist_token")
+
+
+def peak_learning_rate(base_learning_rate, global_batch_size, base_batch_size=512):
+    """The linear scaling rule: `base_learning_rate * global_batch_size / base_batch_size`."""
+    return base_learning_rate * global_batch_size / base_batch_size
+
+
+def warmup_cosine(peak_lr, total_steps, warmup_steps):
+    """Learning rate rising linearly from 0 to `peak_lr` over `warmup_steps`, then following a
+    half cosine down to 0 at `total_steps` (and staying there)."""
+    if not 0 <= warmup_steps < total_steps:
+        raise ValueError(f"Need 0 <= warmup_steps < total_steps; got warmup_steps={warmup_steps}, "
+                         f"total_steps={total_steps}.")
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0,
+        decay_steps=total_steps - warmup_steps,
+        warmup_target=peak_lr,
+        warmup_steps=warmup_steps,
+    )
+
+
+@keras.saving.register_keras_serializable(package="keras_vit")
+class AdamW(keras.optimizers.AdamW):
+    """Keras' AdamW, with `global_clipnorm` taken over the whole gradient under tf.distribute.
+
+    On TensorFlow, Keras clips each replica's share of the gradient and only then sums the
+    shares (`_clip_gradients` runs before the all-reduce in `_backend_update_step`), so with
+    more than one replica the clip threshold would act on partial gradients and training would
+    change with the replica count. Here each share is scaled by the factor that clips the
+    summed gradient; the sum Keras then takes is the clipped global gradient. (JAX's
+    `DataParallel` computes the global gradient in one program; torch runs on one device.)
+    """
+
+    def _clip_gradients(self, grads):
+        if self.global_clipnorm and keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            context = tf.distribute.get_replica_context()
+            if context is not None and context.num_replicas_in_sync > 1:
+                norm = tf.linalg.global_norm(context.all_reduce(tf.distribute.ReduceOp.SUM, grads))
+                scale = self.global_clipnorm / tf.maximum(norm, self.global_clipnorm)
+                return [g * tf.cast(scale, g.dtype) for g in grads]
+        return super()._clip_gradients(grads)
+
+
+def build_optimizer(variables, peak_lr, total_steps, warmup_steps, weight_decay=0.05, clipnorm=1.0):
+    """`AdamW` (Keras', see above) for the model `variables`, driven by `warmup_cosine`, with
+    gradients clipped to global norm `clipnorm` (None: off) and no weight decay on the
+    variables named in `NO_WEIGHT_DECAY`.
+
+    The exclusions are given as a variable list, not as `var_names` patterns: Keras matches
+    those against `variable.name`, which on TensorFlow is the tf.Variable's name
+    ("bias:0"), not the Keras one ("bias").
+    """
+    optimizer = AdamW(
+        learning_rate=warmup_cosine(peak_lr, total_steps, warmup_steps),
+        weight_decay=weight_decay,
+        global_clipnorm=clipnorm,
+    )
+    optimizer.exclude_from_weight_decay(var_list=[v for v in variables if v.name in NO_WEIGHT_DECAY])
+    return optimizer
+
+
+def schedule_steps(epochs, steps_per_epoch, warmup_epochs):
+    """`(total_steps, warmup_steps)` for a run of `epochs` epochs of `steps_per_epoch` steps."""
+    total_steps = epochs * steps_per_epoch
+    warmup_steps = min(math.ceil(warmup_epochs * steps_per_epoch), total_steps - 1)
+    return total_steps, warmup_steps

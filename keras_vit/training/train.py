@@ -1,0 +1,178 @@
+"""`train(config)`: the one call a recipe makes."""
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import time
+
+import keras
+
+from keras_vit.models import build_vit, get_config
+from keras_vit.training.callbacks import build_callbacks
+from keras_vit.training.config import TrainConfig
+from keras_vit.training.distribution import get_distribution
+from keras_vit.training.optimizer import build_optimizer, peak_learning_rate, schedule_steps
+from keras_vit.training.run_dir import prepare_run_dir, read_history
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a run produced. `history` holds one dict per epoch of the whole run (also the
+    epochs done before an interruption), with `loss`, `accuracy`, `val_loss`,
+    `val_accuracy` (on the test split) and `learning_rate`; `fit_seconds` and
+    `images_per_second` cover only the epochs this call ran."""
+
+    model: object
+    test_accuracy: float
+    test_loss: float
+    history: list
+    output_dir: str
+    num_replicas: int
+    global_batch_size: int
+    peak_learning_rate: float
+    fit_seconds: float
+    images_per_second: float
+
+
+def train(config=None, *, callbacks=()):
+    """Train `config` (a `TrainConfig`; None: the default recipe) and return a `TrainResult`.
+
+    Builds the datasets with the global batch size, the model, AdamW with its schedule and
+    the loss inside the distribution scope chosen by `config.strategy`, runs `model.fit` with
+    the test split as validation data, evaluates, and writes into `config.run_dir`:
+    `model.keras` (the final model), `best.keras` (the epoch with the best test accuracy),
+    `history.csv` / `history.json`, `config.json` and `result.json`. If `output_dir` holds the
+    backup of an interrupted run of the same config, training resumes after its last
+    finished epoch (a different config there is an error, raised before any work). Extra Keras `callbacks` run after the built-in ones.
+    """
+    from keras_vit.data import get_datasets
+
+    config = config or TrainConfig()
+    get_config(config.model, **config.model_overrides)  # unknown names and fields fail here, before any work
+    for field in ("image_size", "channels"):
+        if field in config.model_overrides:
+            raise ValueError(
+                f"model_overrides sets {field!r}, but the model takes its input shape from the data; "
+                "set TrainConfig.image_size to resize the images instead."
+            )
+    augment = _augment(config.augment, config.label_smoothing)
+    distribution = get_distribution(config.strategy)  # first: MultiWorkerMirroredStrategy must precede any TF op
+    keras.utils.set_random_seed(config.seed)
+    output_dir = config.run_dir
+    if distribution.worker is not None:
+        output_dir = os.path.join(output_dir, distribution.worker)
+    resume_from_epoch, best_val_accuracy = prepare_run_dir(output_dir, config.to_json())
+
+    global_batch_size = config.batch_size * distribution.num_replicas
+    train_ds, test_ds, info = get_datasets(
+        config.data,
+        batch_size=global_batch_size,
+        image_size=config.image_size,
+        augment=augment,
+        data_dir=config.data_dir,
+        seed=config.seed,
+    )
+    one_hot = _one_hot_labels(train_ds)
+    if _one_hot_labels(test_ds) != one_hot:
+        raise ValueError(f"Train and test labels differ in format: {train_ds.element_spec[1]} vs {test_ds.element_spec[1]}.")
+    steps_per_epoch = _steps_per_epoch(train_ds, info["num_train"], global_batch_size)
+    total_steps, warmup_steps = schedule_steps(config.epochs, steps_per_epoch, config.warmup_epochs)
+    peak_lr = peak_learning_rate(config.base_learning_rate, global_batch_size, config.base_batch_size)
+    print(
+        f"keras_vit: {config.model} on {config.data} ({info['num_train']} train / {info['num_test']} test), "
+        f"{distribution.description}, global batch {global_batch_size}, peak lr {peak_lr:.3g}, "
+        f"{config.epochs} epochs x {steps_per_epoch} steps, backend {keras.backend.backend()}"
+        + (f"; resuming after epoch {resume_from_epoch}" if resume_from_epoch else ""),
+        flush=True,
+    )
+
+    with distribution.scope():
+        height, width, channels = info["image_shape"]
+        with _dtype_policy(config.precision):
+            model = build_vit(
+                config.model,
+                num_classes=info["num_classes"],
+                image_size=(height, width),
+                channels=channels,
+                **config.model_overrides,
+            )
+        optimizer = build_optimizer(
+            model.trainable_variables, peak_lr, total_steps, warmup_steps, config.weight_decay, config.clipnorm
+        )
+        if one_hot:  # soft labels (label smoothing, MixUp, CutMix), already smoothed by the data pipeline
+            loss = keras.losses.CategoricalCrossentropy(from_logits=True)
+        else:
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+        start = time.perf_counter()
+        model.fit(
+            train_ds,
+            validation_data=test_ds,
+            epochs=config.epochs,
+            callbacks=[
+                *build_callbacks(output_dir, config.tensorboard, resume_from_epoch, best_val_accuracy),
+                *callbacks,
+            ],
+            verbose=config.verbose,
+        )
+        fit_seconds = time.perf_counter() - start
+        test_loss, test_accuracy = model.evaluate(test_ds, verbose=0)
+
+    model.save(os.path.join(output_dir, "model.keras"))
+    history = read_history(output_dir)
+    with open(os.path.join(output_dir, "history.json"), "w") as f:
+        json.dump(history, f, indent=1)
+    epochs_run = config.epochs - resume_from_epoch
+    result = TrainResult(
+        model=model,
+        test_accuracy=float(test_accuracy),
+        test_loss=float(test_loss),
+        history=history,
+        output_dir=output_dir,
+        num_replicas=distribution.num_replicas,
+        global_batch_size=global_batch_size,
+        peak_learning_rate=peak_lr,
+        fit_seconds=fit_seconds,
+        images_per_second=epochs_run * info["num_train"] / fit_seconds if epochs_run else 0.0,
+    )
+    with open(os.path.join(output_dir, "result.json"), "w") as f:
+        summary = {k: v for k, v in dataclasses.asdict(result).items() if k not in ("model", "history")}
+        json.dump(summary, f, indent=1)
+    return result
+
+
+def _augment(augment, label_smoothing):
+    """The `AugmentConfig` for a preset name, None or an `AugmentConfig`, with `label_smoothing` set."""
+    from keras_vit.data import AugmentConfig
+
+    augment = AugmentConfig.from_value(augment)
+    if not label_smoothing:
+        return augment
+    if augment.label_smoothing not in (0, label_smoothing):
+        raise ValueError(
+            f"label_smoothing={label_smoothing} conflicts with the AugmentConfig's "
+            f"label_smoothing={augment.label_smoothing}; set only one."
+        )
+    return dataclasses.replace(augment, label_smoothing=label_smoothing)
+
+
+def _one_hot_labels(dataset):
+    return len(dataset.element_spec[1].shape) == 2
+
+
+def _steps_per_epoch(dataset, num_train, global_batch_size):
+    cardinality = int(dataset.cardinality())
+    return cardinality if cardinality > 0 else math.ceil(num_train / global_batch_size)
+
+
+@contextlib.contextmanager
+def _dtype_policy(name):
+    """Build layers under the global dtype policy `name`, then restore the previous one."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)

@@ -1,0 +1,44 @@
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from tiny_training import NUM_TEST, NUM_TRAIN
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def tiny_idx_dir(data_dir, tmp_path_factory):
+    """The first NUM_TRAIN / NUM_TEST images of the real Fashion-MNIST, as IDX files."""
+    from keras_vit.data import load_fashion_mnist, write_idx
+
+    (x_train, y_train), (x_test, y_test) = load_fashion_mnist(data_dir / "fashion-mnist")
+    folder = tmp_path_factory.mktemp("tiny-fashion-mnist")
+    for name, array in {
+        "train-images-idx3-ubyte.gz": x_train[:NUM_TRAIN],
+        "train-labels-idx1-ubyte.gz": y_train[:NUM_TRAIN],
+        "t10k-images-idx3-ubyte.gz": x_test[:NUM_TEST],
+        "t10k-labels-idx1-ubyte.gz": y_test[:NUM_TEST],
+    }.items():
+        write_idx(folder / name, array.astype("uint8"))
+    return folder
+
+
+def python_env(**extra):
+    """The environment for a child Python: this backend, this checkout first on the path."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests" / "training")]))
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env.update(extra)
+    return env
+
+
+def run_python(args, timeout=240, **env):
+    """Run `python *args` to completion; fail the test with its output if it fails."""
+    process = subprocess.run(
+        [sys.executable, *map(str, args)], env=python_env(**env), capture_output=True, text=True, timeout=timeout
+    )
+    assert process.returncode == 0, f"exit {process.returncode}\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
+    return process.stdout

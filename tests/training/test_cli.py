@@ -1,0 +1,85 @@
+"""`keras-vit train` end to end, in a child process: killed with SIGKILL mid-run, then the same
+command again, which resumes and finishes."""
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import python_env
+from tiny_training import TINY_MODEL
+
+EPOCHS = 8
+
+
+def train_command(data_dir, output_dir):
+    overrides = [f"--set={key}={value}" for key, value in TINY_MODEL.items()]
+    return [
+        sys.executable, "-m", "keras_vit.cli", "train",
+        "--data", "fashion_mnist_idx", "--data-dir", str(data_dir), "--output-dir", str(output_dir),
+        "--epochs", str(EPOCHS), "--batch-size", "8", "--warmup-epochs", "1", "--augment", "none",
+        "--no-tensorboard", "--verbose", "2", *overrides,
+    ]  # fmt: skip
+
+
+def epochs_in_history(output_dir):
+    path = output_dir / "history.csv"
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f)]
+
+
+def test_cli_train_killed_mid_run_resumes_with_the_same_command(tiny_idx_dir, tmp_path):
+    output_dir = tmp_path / "run"
+    command = train_command(tiny_idx_dir, output_dir)
+    first = subprocess.Popen(command, env=python_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Kill it as soon as a backup of a finished epoch exists (its metadata is written last).
+    backup = output_dir / "backup" / "training_metadata.json"
+    deadline = time.monotonic() + 180
+    while not backup.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    assert first.wait(timeout=30) == -signal.SIGKILL
+    done = epochs_in_history(output_dir)
+    assert 0 < len(done) < EPOCHS, f"the kill came too late to test resuming: epochs {done}"
+
+    second = subprocess.run(command, env=python_env(), capture_output=True, text=True, timeout=240)
+    assert second.returncode == 0, second.stderr[-3000:]
+    lines = second.stdout.strip().splitlines()
+    resumed_after = int(next(line for line in lines if "resuming after epoch" in line).rsplit(" ", 1)[1])
+    assert 1 <= resumed_after <= len(done)
+    # Only the epochs not yet done ran, and the history holds every epoch exactly once.
+    ran = [line for line in lines if line.startswith("Epoch ")]
+    assert ran == [f"Epoch {epoch + 1}/{EPOCHS}" for epoch in range(resumed_after, EPOCHS)]
+    assert epochs_in_history(output_dir) == list(range(EPOCHS))
+
+    assert lines[-1].startswith("test_accuracy: ")
+    accuracy = float(lines[-1].split(": ")[1])
+    with open(output_dir / "result.json") as f:
+        assert json.load(f)["test_accuracy"] == pytest.approx(accuracy, abs=5e-5)
+    with open(output_dir / "history.json") as f:
+        assert [row["epoch"] for row in json.load(f)] == list(range(EPOCHS))
+    for name in ("model.keras", "best.keras", "config.json"):
+        assert (output_dir / name).is_file()
+    assert not (output_dir / "backup").exists()
+
+
+def test_cli_rejects_bad_arguments_before_training(tmp_path):
+    from keras_vit.cli import main
+
+    def error(*args):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["train", "--output-dir", str(tmp_path / "run"), *args])
+        return str(exit_info.value)
+
+    assert error("--epochs", "0") == "keras-vit train: epochs must be a positive int; got 0."
+    assert "Unknown config field(s) ['no_such_field']" in error("--set", "no_such_field=1")
+    assert "--set expects FIELD=VALUE; got 'depth'" in error("--set", "depth")
+    assert "Unknown config name 'vit_huge'" in error("--model", "vit_huge")
+    assert "recipe 'nope.py' is neither 'default' nor an existing file" in error("--recipe", "nope.py")
+    assert not (tmp_path / "run").exists()

@@ -1,0 +1,61 @@
+"""A tiny training run shared by the tests and the subprocesses they start.
+
+Run as a script: `python tiny_training.py DATA_DIR OUTPUT_DIR STRATEGY BATCH_SIZE` trains
+`tiny_config` and prints one JSON line `RESULT {...}` with the run's figures and its first
+weights, for the parent test to compare.
+"""
+
+import json
+import sys
+
+from keras_vit.training import TrainConfig
+
+# A 1-block ViT on 28x28 grayscale patches of 7: a few seconds of training on any backend.
+TINY_MODEL = dict(patch_size=7, dim=32, depth=1, num_heads=2, mlp_dim=64)
+# One global batch of 64 is the whole training set, so every epoch is one step on the same
+# images, whatever order a distributed input pipeline reads them in: runs on one and on two
+# devices must then agree step for step.
+NUM_TRAIN, NUM_TEST, GLOBAL_BATCH = 64, 128, 64
+
+
+def tiny_config(data_dir, output_dir, **changes):
+    fields = dict(
+        name="tiny",
+        model="vit_nano_patch4_28",
+        model_overrides=TINY_MODEL,
+        data="fashion_mnist_idx",
+        data_dir=str(data_dir),
+        augment="none",
+        epochs=3,
+        batch_size=GLOBAL_BATCH,
+        warmup_epochs=1,
+        base_learning_rate=8e-3,
+        output_dir=str(output_dir),
+        tensorboard=False,
+        verbose=0,
+    )
+    fields.update(changes)
+    return TrainConfig(**fields)
+
+
+def summary(result):
+    """The figures of a `TrainResult` that runs on different devices should share."""
+    import keras
+
+    head = result.model.get_layer("head").kernel
+    return dict(
+        num_replicas=result.num_replicas,
+        global_batch_size=result.global_batch_size,
+        peak_learning_rate=result.peak_learning_rate,
+        losses=[row["loss"] for row in result.history],
+        test_accuracy=result.test_accuracy,
+        head_kernel=keras.ops.convert_to_numpy(head).ravel()[:16].tolist(),
+    )
+
+
+if __name__ == "__main__":
+    from keras_vit.training import train
+
+    data_dir, output_dir, strategy, batch_size = sys.argv[1:5]
+    result = train(tiny_config(data_dir, output_dir, strategy=strategy, batch_size=int(batch_size)))
+    print("RESULT " + json.dumps(summary(result)), flush=True)
