@@ -10,6 +10,16 @@ from keras_vit.layers import (
     TokenPooling,
     TransformerBlock,
 )
-from keras_vit.models import ViTConfig, build_vit, get_config, list_configs
+from keras_vit.models import (
+    DistillationModel,
+    ViTConfig,
+    build_deit,
+    build_resnet,
+    build_vit,
+    distillation_heads,
+    distillation_loss,
+    get_config,
+    list_configs,
+)
 
 __version__ = "0.1.0"

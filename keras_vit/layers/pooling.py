@@ -4,28 +4,34 @@ from keras import ops
 from keras_vit.layers.validation import check_choice
 
 POOLINGS = ("token", "gap")
+# "distillation" takes the second token (DeiT's distillation token); it is not a model-level pooling choice.
+TOKEN_POOLINGS = POOLINGS + ("distillation",)
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
 class TokenPooling(keras.layers.Layer):
     """Token sequence to one vector per image: `(B, T + N, dim)` -> `(B, dim)`.
 
-    `"token"` takes the first (CLS) token; `"gap"` averages the `N` patch tokens after the
-    `num_prefix_tokens` prefix tokens. Tokens are taken with `split`, not gather-style
+    `"token"` takes the first (CLS) token; `"distillation"` the second (DeiT's distillation
+    token); `"gap"` averages the `N` patch tokens after the `num_prefix_tokens` prefix tokens. Tokens are taken with `split`, not gather-style
     indexing (`x[:, 0]`), which TFLite fails to convert for JAX-built models.
     """
 
     def __init__(self, pooling="token", num_prefix_tokens=1, **kwargs):
         super().__init__(**kwargs)
-        self.pooling = check_choice(pooling, "pooling", POOLINGS)
-        if pooling == "token" and num_prefix_tokens < 1:
-            raise ValueError("pooling='token' needs a class token (num_prefix_tokens >= 1); use pooling='gap'.")
+        self.pooling = check_choice(pooling, "pooling", TOKEN_POOLINGS)
+        needed = {"token": 1, "distillation": 2, "gap": 0}[pooling]
+        if num_prefix_tokens < needed:
+            raise ValueError(
+                f"pooling={pooling!r} needs at least {needed} prefix token(s); got num_prefix_tokens={num_prefix_tokens}."
+            )
         self.num_prefix_tokens = int(num_prefix_tokens)
 
     def call(self, x):
         if self.pooling == "token":
-            first, _ = ops.split(x, [1], axis=1)
-            return ops.squeeze(first, axis=1)
+            return ops.squeeze(ops.split(x, [1], axis=1)[0], axis=1)
+        if self.pooling == "distillation":
+            return ops.squeeze(ops.split(x, [1, 2], axis=1)[1], axis=1)
         if self.num_prefix_tokens:
             _, x = ops.split(x, [self.num_prefix_tokens], axis=1)
         return ops.mean(x, axis=1)

@@ -63,6 +63,16 @@ CONFIGS = {
     "vit_tiny_patch4_28": _vit(28, 4, 192, 6, 3, channels=1),
     "vit_nano_patch4_28": dataclasses.replace(_vit(28, 4, 64, 6, 4, channels=1), mlp_dim=128),
 }
+# DeiT (Touvron et al. 2021): the ViT architecture; the distilled forms add a distillation token and a
+# second head (built by `build_deit`).
+for _size in ("tiny", "small", "base"):
+    CONFIGS[f"deit_{_size}_patch16_224"] = CONFIGS[f"vit_{_size}_patch16_224"]
+    CONFIGS[f"deit_{_size}_distilled_patch16_224"] = dataclasses.replace(
+        CONFIGS[f"vit_{_size}_patch16_224"], distillation_token=True
+    )
+for _name in ("tiny_patch4_32", "tiny_patch4_28", "nano_patch4_28"):
+    _size, _rest = _name.split("_", 1)
+    CONFIGS[f"deit_{_size}_distilled_{_rest}"] = dataclasses.replace(CONFIGS[f"vit_{_name}"], distillation_token=True)
 
 
 def list_configs():

@@ -76,12 +76,25 @@ def build_vit(
     config = resolve_config(
         name, image_size=image_size, pooling=pooling, dropout=dropout, drop_path_rate=drop_path_rate, **overrides
     )
+    if config.distillation_token:
+        raise ValueError(
+            f"Config {name or 'given'} has a distillation token: build it with keras_vit.build_deit, "
+            "which adds the distillation head."
+        )
+    return vit_from_config(config, num_classes=num_classes, include_top=include_top, name=name or "vit")
+
+
+def image_input(config):
     height, width = to_pair(config.image_size, "image_size")
-    inputs = keras.Input((height, width, config.channels), name="images")
+    return keras.Input((height, width, config.channels), name="images")
+
+
+def vit_from_config(config, *, num_classes, include_top=True, name="vit"):
+    """The functional ViT for a validated `ViTConfig` without a distillation token."""
+    inputs = image_input(config)
     x = encode(inputs, config)
-    num_prefix_tokens = int(config.class_token) + int(config.distillation_token)
-    x = TokenPooling(config.pooling, num_prefix_tokens, name="pool")(x)
+    x = TokenPooling(config.pooling, int(config.class_token), name="pool")(x)
     if include_top:
         x = keras.layers.Dropout(config.dropout, name="head_dropout")(x)
         x = keras.layers.Dense(num_classes, dtype="float32", name="head")(x)
-    return keras.Model(inputs, x, name=name or "vit")
+    return keras.Model(inputs, x, name=name)

@@ -1,0 +1,18 @@
+"""The `keras-vit` command: one subcommand per task, each defined beside the code it runs."""
+
+import argparse
+import sys
+
+from keras_vit.inspect import cli as inspect_cli
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="keras-vit", description="Vision Transformers for Keras 3.")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    inspect_cli.add_parser(subparsers)
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""`get_datasets`: any source -> batched, shuffled, augmented tf.data train and test sets (TF-only by nature).
+
+The datasets feed `model.fit` under every Keras backend: Keras reads tf.data on TensorFlow, JAX and PyTorch.
+"""
+
+import math
+import pathlib
+
+import tensorflow as tf
+
+from keras_vit.data.augment import batch_augmenter, image_augmenter, one_hot
+from keras_vit.data.augment_config import AugmentConfig
+from keras_vit.data.default import load_default
+from keras_vit.data.idx import FASHION_MNIST_CLASSES, load_fashion_mnist
+from keras_vit.data.image_folder import load_image_folder, resize_uint8
+from keras_vit.data.tfds_source import load_tfds, tfds_split_names
+from keras_vit.layers.validation import check_positive_int, to_pair
+
+SOURCES = ("default", "fashion_mnist_idx", "folder", "tfds:<name>")
+# Decoded folder / tfds images are cached in memory (as uint8) when they take at most this much.
+CACHE_LIMIT_BYTES = 2 * 1024**3
+
+
+def _from_arrays(train, test, class_names):
+    (x_train, y_train), (x_test, y_test) = train, test
+    info = dict(
+        class_names=list(class_names), image_shape=x_train.shape[1:], num_train=len(x_train), num_test=len(x_test)
+    )
+    return tf.data.Dataset.from_tensor_slices(train), tf.data.Dataset.from_tensor_slices(test), info
+
+
+def _split_info(train_info, test_info):
+    return dict(
+        class_names=train_info["class_names"], image_shape=train_info["image_shape"],
+        num_train=train_info["num_examples"], num_test=test_info["num_examples"],
+    )  # fmt: skip
+
+
+def _require_dir(source, data_dir, layout):
+    if data_dir is None:
+        raise ValueError(f"source={source!r} needs data_dir: {layout}.")
+    data_dir = pathlib.Path(data_dir)
+    if not data_dir.is_dir():
+        raise FileNotFoundError(f"data_dir for source={source!r} not found: {data_dir} (expected {layout}).")
+    return data_dir
+
+
+def _tfds_sources(name, data_dir):
+    splits = tfds_split_names(name, data_dir)
+    test_split = "validation" if splits and "test" not in splits and "validation" in splits else "test"
+    if splits and test_split not in splits:
+        raise ValueError(f"tfds dataset {name!r} has neither a 'test' nor a 'validation' split; it has {splits}.")
+    train, train_info = load_tfds(name, "train", data_dir)
+    test, test_info = load_tfds(name, test_split, data_dir)
+    return train, test, _split_info(train_info, test_info)
+
+
+def _load(source, data_dir, size):
+    if source == "default":
+        return _from_arrays(*load_default(), FASHION_MNIST_CLASSES)
+    if source == "fashion_mnist_idx":
+        directory = _require_dir(source, data_dir, "a folder with the four Fashion-MNIST IDX .gz files")
+        return _from_arrays(*load_fashion_mnist(directory), FASHION_MNIST_CLASSES)
+    if source == "folder":
+        root = _require_dir(source, data_dir, "a folder with train/<class>/*.jpg|png and test/<class>/*.jpg|png")
+        train, train_info = load_image_folder(root / "train", size)
+        test, test_info = load_image_folder(
+            root / "test", size, channels=train_info["image_shape"][2], class_names=train_info["class_names"]
+        )
+        return train, test, _split_info(train_info, test_info)
+    if isinstance(source, str) and source.startswith("tfds:") and source[5:]:
+        return _tfds_sources(source[5:], data_dir)
+    raise ValueError(f"Unknown data source {source!r}; valid sources: {', '.join(SOURCES)}.")
+
+
+def _resize(dataset, size):
+    return dataset.map(lambda image, label: (resize_uint8(image, size), label), num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def load_source(source, data_dir=None, image_size=None):
+    """Unbatched `(train, test, info)` of `(uint8 image (H, W, C), int64 label)` at `image_size` if given.
+
+    `info` has `class_names`, `image_shape` `(H, W, C)`, `num_train`, `num_test`.
+    """
+    size = None if image_size is None else to_pair(image_size, "image_size")
+    train, test, info = _load(source, data_dir, size)
+    shape = tuple(info["image_shape"])
+    if size is not None and size != shape[:2]:
+        train, test = _resize(train, size), _resize(test, size)
+        info["image_shape"] = (*size, shape[2])
+    elif None in shape:
+        raise ValueError(f"Data source {source!r} has images of varying size {shape}; pass image_size.")
+    return train, test, info
+
+
+def _maybe_cache(dataset, source, count, shape):
+    in_memory = source in ("default", "fashion_mnist_idx")  # already numpy arrays in memory
+    return dataset if in_memory or count * math.prod(shape) > CACHE_LIMIT_BYTES else dataset.cache()
+
+
+def _to_float(image, label):
+    return tf.cast(image, tf.float32) / 255.0, label
+
+
+def get_datasets(
+    source="default",
+    *,
+    batch_size=128,
+    image_size=None,
+    augment=None,
+    data_dir=None,
+    seed=0,
+    shuffle_buffer=10_000,
+):
+    """Batched train and test `tf.data.Dataset`s ready for `model.fit`, and what they hold.
+
+    Args:
+        source: `"default"` (the embedded Fashion-MNIST subset), `"fashion_mnist_idx"` (the four IDX
+            files in `data_dir`), `"folder"` (`data_dir/train/<class>/` and `data_dir/test/<class>/`
+            images) or `"tfds:<name>"` (prepared TensorFlow Datasets data, in `data_dir` if given; the
+            test split is "test", or "validation" when there is no "test").
+        batch_size: images per batch. Training batches all have exactly this size (the last partial
+            batch of each epoch is dropped, a different one each epoch); test batches keep every image.
+        image_size: int or `(h, w)` to resize to (bilinear, antialiased); None keeps the source's size.
+        augment: an `AugmentConfig`, a preset name ("none", "light", "deit") or None (no augmentation).
+            Only training data is augmented.
+        data_dir: where the data of `fashion_mnist_idx`, `folder` and `tfds:` sources lives.
+        seed: seeds the shuffling and every augmentation: the same seed gives the same batches.
+        shuffle_buffer: size of the shuffle buffer for training data (reshuffled every epoch).
+
+    Returns:
+        train_ds, test_ds: batches of `(images float32 (B, H, W, C) in [0, 1], labels)`; labels are
+            int64 `(B,)`, or float32 one-hot `(B, num_classes)` in both datasets when the augmentation
+            needs soft labels (label smoothing, MixUp or CutMix; test labels are then plain one-hot).
+        info: dict with `num_classes`, `image_shape` `(H, W, C)`, `class_names`, `num_train`,
+            `num_test`, and `soft_labels` (whether labels are one-hot: use a categorical loss).
+    """
+    check_positive_int(batch_size, "batch_size")
+    check_positive_int(shuffle_buffer, "shuffle_buffer")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ValueError(f"seed must be an int; got {seed!r}.")
+    augment = AugmentConfig.from_value(augment)
+    train, test, info = load_source(source, data_dir, image_size)
+    shape = tuple(info["image_shape"])
+    num_classes = len(info["class_names"])
+    info.update(num_classes=num_classes, image_shape=shape, soft_labels=augment.soft_labels)
+
+    train = _maybe_cache(train, source, info["num_train"], shape)
+    train = train.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).map(_to_float)
+    per_image = image_augmenter(augment, shape, seed)
+    if per_image is not None:
+        train = train.map(per_image)  # in order, not in parallel: keeps the random stream reproducible
+    train = train.batch(batch_size, drop_remainder=info["num_train"] >= batch_size)
+    per_batch = batch_augmenter(augment, num_classes, seed)
+    if per_batch is not None:
+        train = train.map(per_batch)
+
+    test = _maybe_cache(test, source, info["num_test"], shape)
+    test = test.map(_to_float, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+    if augment.soft_labels:
+        test = test.map(lambda images, labels: (images, one_hot(labels, num_classes)))
+    return train.prefetch(tf.data.AUTOTUNE), test.prefetch(tf.data.AUTOTUNE), info

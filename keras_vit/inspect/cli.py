@@ -1,0 +1,66 @@
+"""`keras-vit inspect MODEL.keras IMAGE... --out DIR`: every analysis of `keras_vit.inspect` on image files."""
+
+import pathlib
+
+import keras
+import numpy as np
+
+from keras_vit.inspect.report import write_report
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "inspect",
+        help="attention maps, rollout, attention distance, position embeddings, frequency analysis",
+        description="Run every analysis of keras_vit.inspect on a saved model and write PNG plots, "
+        "numbers.npz and numbers.json into --out.",
+    )
+    parser.add_argument("model", help="a saved model (.keras)")
+    parser.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...) of the model's input size")
+    parser.add_argument("--out", required=True, help="output folder (created if missing)")
+    parser.add_argument("--layer", type=int, default=-1, help="block whose per-head attention is drawn (default: last)")
+    parser.add_argument("--scale", type=float, default=1 / 255,
+                        help="pixel values 0..255 are multiplied by this before the model (default 1/255)")
+    parser.add_argument("--resize", action="store_true", help="resize images to the model's input size")
+    parser.add_argument("--compare-model", help="another saved model (e.g. a CNN) for the frequency figure")
+    parser.add_argument("--compare-layers", nargs="+", default=None,
+                        help="layers of --compare-model to probe, in depth order")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def load_images(paths, input_shape, scale, resize):
+    """Image files -> float32 `(B, H, W, C)` for a model taking `input_shape` `(H, W, C)`, C 1 or 3."""
+    height, width, channels = input_shape
+    if channels not in (1, 3):
+        raise ValueError(f"Image files can feed models with 1 or 3 channels; this model takes {channels}.")
+    arrays = []
+    for path in paths:
+        image = keras.utils.load_img(path, color_mode="grayscale" if channels == 1 else "rgb")
+        if image.size != (width, height):
+            if not resize:
+                raise ValueError(f"Image {path} is {image.size[0]}x{image.size[1]} pixels; the model takes "
+                                 f"{width}x{height}. Pass --resize to resize it.")
+            image = image.resize((width, height))
+        arrays.append(keras.utils.img_to_array(image) * scale)
+    return np.stack(arrays).astype("float32")
+
+
+def run(args):
+    import keras_vit  # noqa: F401  (registers every keras_vit layer and model for load_model)
+
+    missing = [path for path in [args.model, args.compare_model, *args.images] if path and not pathlib.Path(path).is_file()]
+    if missing:
+        raise FileNotFoundError(f"No such file: {', '.join(missing)}.")
+    if bool(args.compare_model) != bool(args.compare_layers):
+        raise ValueError("--compare-model and --compare-layers go together: give both or neither.")
+    model = keras.saving.load_model(args.model)
+    images = load_images(args.images, model.input_shape[1:], args.scale, args.resize)
+    compare = {}
+    if args.compare_model:
+        other = keras.saving.load_model(args.compare_model)
+        compare[other.name] = (other, args.compare_layers)
+    for path in write_report(model, images, args.out, layer=args.layer, compare=compare, batch_size=args.batch_size):
+        print(path)
+    return 0

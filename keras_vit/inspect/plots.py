@@ -1,0 +1,140 @@
+"""PNG figures of the analyses, drawn with matplotlib's object API (Agg canvas, no pyplot state)."""
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+
+from keras_vit.inspect.distance import patch_distances
+
+HEAT = "inferno"
+DEPTH = colormaps["viridis"]
+
+
+def _show_image(axis, image):
+    image = np.asarray(image, dtype="float64")
+    image = (image - image.min()) / max(np.ptp(image), 1e-12)
+    if image.shape[-1] == 1:
+        axis.imshow(image[..., 0], cmap="gray", vmin=0, vmax=1)
+    else:
+        axis.imshow(image)
+    axis.set_xticks([])
+    axis.set_yticks([])
+
+
+def _overlay(axis, image, grid_map, vmax=None):
+    """The image with `grid_map` `(gh, gw)` stretched over it, bilinearly upsampled; colours from 0 to `vmax`."""
+    _show_image(axis, image)
+    height, width = image.shape[:2]
+    axis.imshow(grid_map, cmap=HEAT, alpha=0.7, extent=(0, width, height, 0), interpolation="bilinear",
+                vmin=0, vmax=grid_map.max() if vmax is None else vmax)
+    axis.set_xlim(0, width)
+    axis.set_ylim(height, 0)
+
+
+def _save(figure, path):
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
+def plot_attention_maps(images, maps, path, layer, label):
+    """Each image (rows) with its per-head attention map (columns): `maps` `(B, heads, gh, gw)`.
+
+    The heads of one image share a colour scale, so a head that looks nowhere in particular stays dim.
+    """
+    num_images, num_heads = maps.shape[:2]
+    figure = Figure(figsize=(1.6 * (num_heads + 1), 1.6 * num_images + 0.4), layout="constrained")
+    axes = figure.subplots(num_images, num_heads + 1, squeeze=False)
+    for row in range(num_images):
+        _show_image(axes[row, 0], images[row])
+        for head in range(num_heads):
+            _overlay(axes[row, head + 1], images[row], maps[row, head], vmax=maps[row].max())
+            if row == 0:
+                axes[row, head + 1].set_title(f"head {head}", fontsize=9)
+    figure.suptitle(f"Block {layer}: {label} per head")
+    return _save(figure, path)
+
+
+def plot_rollout(images, maps, path, label):
+    """Images (top row) over their attention-rollout maps (bottom row): `maps` `(B, gh, gw)`."""
+    figure = Figure(figsize=(1.6 * len(images), 3.6), layout="constrained")
+    axes = figure.subplots(2, len(images), squeeze=False)
+    for column, (image, grid_map) in enumerate(zip(images, maps)):
+        _show_image(axes[0, column], image)
+        _overlay(axes[1, column], image, grid_map)
+    figure.suptitle(f"Attention rollout: {label}")
+    return _save(figure, path)
+
+
+def plot_attention_distance(distances, grid_size, patch_size, path):
+    """Mean attention distance of every head against depth, heads sorted within each block."""
+    num_layers, num_heads = distances.shape
+    figure = Figure(figsize=(max(4.5, 0.6 * num_layers + 2.5), 3.6), layout="constrained")
+    axis = figure.subplots()
+    ranks = np.arange(num_heads)
+    for layer in range(num_layers):
+        points = axis.scatter(
+            np.full(num_heads, layer) + (ranks - (num_heads - 1) / 2) * 0.5 / max(num_heads, 1),
+            np.sort(distances[layer]), c=ranks, cmap="viridis", vmin=0, vmax=max(num_heads - 1, 1), s=22,
+        )
+    uniform = patch_distances(grid_size, patch_size).mean()
+    axis.axhline(uniform, color="grey", linestyle="--", linewidth=1, label=f"uniform attention ({uniform:.1f} px)")
+    axis.set_xticks(range(num_layers))
+    axis.set_xlabel("block")
+    axis.set_ylabel("mean attention distance (pixels)")
+    axis.set_ylim(0, 1.15 * max(uniform, distances.max()))
+    axis.legend(loc="lower right", fontsize=8)
+    figure.colorbar(points, ax=axis, label="head, sorted by distance", ticks=ranks)
+    return _save(figure, path)
+
+
+def plot_position_similarity(similarity, path):
+    """A grid of small grids: tile `(i, j)` is patch `(i, j)`'s similarity to every patch."""
+    rows, cols = similarity.shape[:2]
+    figure = Figure(figsize=(0.55 * cols + 1.2, 0.55 * rows + 0.6))
+    axes = figure.subplots(rows, cols, squeeze=False, gridspec_kw=dict(wspace=0.06, hspace=0.06))
+    for i in range(rows):
+        for j in range(cols):
+            image = axes[i, j].imshow(similarity[i, j], cmap="viridis", vmin=-1, vmax=1)
+            axes[i, j].set_xticks([])
+            axes[i, j].set_yticks([])
+        axes[i, 0].set_ylabel(str(i + 1), rotation=0, labelpad=8, fontsize=8)
+    for j in range(cols):
+        axes[-1, j].set_xlabel(str(j + 1), fontsize=8)
+    figure.supxlabel("input patch column", fontsize=9)
+    figure.supylabel("input patch row", fontsize=9)
+    figure.colorbar(image, ax=axes, shrink=0.8, label="cosine similarity")
+    figure.suptitle("Position embedding similarity")
+    return _save(figure, path)
+
+
+def plot_frequency(analyses, path):
+    """Park & Kim's figure for one or more models: `analyses` maps a name to `frequency_analysis(...)`.
+
+    One panel per model with the relative log amplitude from 0 to pi (a curve per probed layer,
+    coloured by depth), then the delta log amplitude at high frequency and the feature-map
+    variance against normalized depth, every model in the same panels.
+    """
+    figure = Figure(figsize=(3.6 * (len(analyses) + 2), 3.4), layout="constrained")
+    axes = figure.subplots(1, len(analyses) + 2, squeeze=False)[0]
+    for axis, (name, analysis) in zip(axes, analyses.items()):
+        depth = analysis["depth"]
+        for level, frequencies, values in zip(depth, analysis["frequencies"], analysis["relative_log_amplitude"]):
+            axis.plot(frequencies / np.pi, values, color=DEPTH(level))
+        axis.set_title(name, fontsize=10)
+        figure.colorbar(ScalarMappable(Normalize(0, 1), DEPTH), ax=axis, label="normalized depth")
+        axis.set_xlim(0, 1)
+        axis.set_xlabel("frequency (x pi)")
+        axis.set_ylabel("relative log amplitude")
+    delta_axis, variance_axis = axes[-2], axes[-1]
+    for name, analysis in analyses.items():
+        delta_axis.plot(analysis["depth"], analysis["delta_log_amplitude"], marker="o", markersize=3, label=name)
+        variance_axis.plot(analysis["depth"], analysis["variance"], marker="o", markersize=3, label=name)
+    delta_axis.set_xlabel("normalized depth")
+    delta_axis.set_ylabel("delta log amplitude at high freq.")
+    variance_axis.set_xlabel("normalized depth")
+    variance_axis.set_ylabel("feature map variance")
+    variance_axis.set_yscale("log")
+    delta_axis.legend(fontsize=8)
+    return _save(figure, path)

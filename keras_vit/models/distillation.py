@@ -1,0 +1,86 @@
+import keras
+from keras import ops
+
+from keras_vit.layers.validation import check_choice
+from keras_vit.models.deit import distillation_heads
+
+DISTILLATION_KINDS = ("hard", "soft")
+
+
+def cross_entropy(labels, logits):
+    """Mean cross-entropy for int labels `(B,)` or (soft) one-hot labels `(B, classes)`."""
+    if len(labels.shape) == len(logits.shape):
+        return keras.losses.CategoricalCrossentropy(from_logits=True)(labels, logits)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits)
+
+
+def distillation_loss(dist_logits, teacher_logits, distillation="hard", temperature=1.0):
+    """DeiT's distillation term D, averaged over the batch.
+
+    `"hard"`: cross-entropy of the distillation head against the teacher's argmax.
+    `"soft"`: `tau^2 * KL(softmax(teacher / tau) || softmax(student / tau))`.
+    """
+    if distillation == "hard":
+        return cross_entropy(ops.argmax(teacher_logits, axis=-1), dist_logits)
+    teacher_probs = ops.softmax(teacher_logits / temperature, axis=-1)
+    student_probs = ops.softmax(dist_logits / temperature, axis=-1)
+    return keras.losses.KLDivergence()(teacher_probs, student_probs) * temperature**2
+
+
+class DistillationModel(keras.Model):
+    """Trains a distilled DeiT `student` against a frozen `teacher` with plain `model.fit`.
+
+    `loss = (1 - alpha) * CE(cls head, labels) + alpha * D(dist head, teacher logits)`,
+    with D as in `distillation_loss`. The teacher runs in inference mode on the same
+    (augmented) batch as the student and is never updated. In training `call` gives both
+    heads' logits; otherwise their average, so `evaluate`/`predict` measure the student as
+    deployed. Save and export `model.student`: this wrapper is for training only.
+    """
+
+    def __init__(self, student, teacher, alpha=0.5, temperature=1.0, distillation="hard", **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must be in [0, 1]; got {alpha!r}.")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive; got {temperature!r}.")
+        self.distillation = check_choice(distillation, "distillation", DISTILLATION_KINDS)
+        self.alpha = float(alpha)
+        self.temperature = float(temperature)
+        heads = distillation_heads(student)
+        if tuple(teacher.input_shape[1:]) != tuple(student.input_shape[1:]):
+            raise ValueError(
+                f"Teacher and student must take the same images: teacher input {teacher.input_shape[1:]}, "
+                f"student input {student.input_shape[1:]}."
+            )
+        if teacher.output_shape[-1] != student.output_shape[-1]:
+            raise ValueError(
+                f"Teacher and student must have the same number of classes: teacher {teacher.output_shape[-1]}, "
+                f"student {student.output_shape[-1]}."
+            )
+        teacher.trainable = False
+        self.student = student
+        self.teacher = teacher
+        self.heads = heads
+
+    def call(self, images, training=None):
+        cls_logits, dist_logits = self.heads(images, training=training)
+        if training:
+            return cls_logits, dist_logits
+        return (cls_logits + dist_logits) / 2.0
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        if not isinstance(y_pred, (tuple, list)):
+            return cross_entropy(y, y_pred)  # evaluation: the averaged logits
+        cls_logits, dist_logits = y_pred
+        teacher_logits = ops.stop_gradient(self.teacher(x, training=False))
+        loss = (1.0 - self.alpha) * cross_entropy(y, cls_logits)
+        if self.alpha:
+            loss = loss + self.alpha * distillation_loss(dist_logits, teacher_logits, self.distillation, self.temperature)
+        if self.losses:
+            loss = loss + ops.sum(self.losses)
+        return loss
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        if isinstance(y_pred, (tuple, list)):
+            y_pred = (y_pred[0] + y_pred[1]) / 2.0
+        return super().compute_metrics(x, y, y_pred, sample_weight)

@@ -1,0 +1,61 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keras_vit.cli import main
+from keras_vit.inspect.cli import load_images
+
+FIGURES = ["attention_maps.png", "rollout.png", "attention_distance.png", "position_similarity.png", "frequency.png"]
+
+
+@pytest.fixture
+def saved(vit, cnn, images, tmp_path):
+    vit.save(tmp_path / "vit.keras")
+    cnn.save(tmp_path / "cnn.keras")
+    paths = []
+    for index, image in enumerate(images[:2]):
+        paths.append(str(tmp_path / f"image_{index}.png"))
+        keras.utils.save_img(paths[-1], image * 255, scale=False)
+    return tmp_path, paths
+
+
+def test_cli_writes_figures_and_numbers(saved, capsys):
+    folder, image_paths = saved
+    out = folder / "out"
+    args = ["inspect", str(folder / "vit.keras"), *image_paths, "--out", str(out), "--layer", "0",
+            "--compare-model", str(folder / "cnn.keras"), "--compare-layers", "conv_0", "conv_1"]
+    assert main(args) == 0
+    for name in FIGURES:
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    numbers = np.load(out / "numbers.npz")
+    assert numbers["attention_weights"].shape == (2, 2, 4, 17, 17)
+    assert numbers["attention_maps"].shape == (2, 4, 4, 4) and numbers["rollout_maps"].shape == (2, 4, 4)
+    summary = json.loads((out / "numbers.json").read_text())
+    np.testing.assert_allclose(summary["mean_attention_distance_px"], numbers["mean_attention_distance"], atol=1e-4)
+    assert summary["attention_map_block"] == 0
+    assert set(summary["frequency"]) == {"vit", "cnn"}
+    assert str(out / "frequency.png") in capsys.readouterr().out
+
+
+def test_wrong_size_needs_resize(saved, tmp_path):
+    folder, image_paths = saved
+    keras.utils.save_img(tmp_path / "big.png", np.zeros((20, 24, 3)), scale=False)
+    args = ["inspect", str(folder / "vit.keras"), str(tmp_path / "big.png"), "--out", str(tmp_path / "big")]
+    with pytest.raises(ValueError, match="is 24x20 pixels; the model takes 16x16. Pass --resize"):
+        main(args)
+    assert not (tmp_path / "big").exists()
+    resized = load_images([tmp_path / "big.png", image_paths[0]], (16, 16, 3), 1 / 255, resize=True)
+    assert resized.shape == (2, 16, 16, 3) and resized.dtype == np.float32
+    np.testing.assert_allclose(resized[0], 0.0)
+    assert load_images(image_paths, (16, 16, 1), 1.0, resize=False).shape == (2, 16, 16, 1)
+
+
+def test_bad_layer_and_missing_file(saved):
+    folder, image_paths = saved
+    with pytest.raises(ValueError, match="Layer index 2 is out of range for a model with 2 blocks"):
+        main(["inspect", str(folder / "vit.keras"), *image_paths, "--out", str(folder / "x"), "--layer", "2"])
+    assert not (folder / "x").exists()
+    with pytest.raises(FileNotFoundError, match="missing.png"):
+        main(["inspect", str(folder / "vit.keras"), str(folder / "missing.png"), "--out", str(folder / "x")])

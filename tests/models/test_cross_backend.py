@@ -1,0 +1,54 @@
+"""A `.keras` file saved under this backend loads under the other two with equal outputs."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+
+import keras_vit
+from conftest import REPO
+
+LOAD_AND_COMPARE = textwrap.dedent(
+    """
+    import sys
+    import keras, numpy as np
+    import keras_vit  # registers the layers
+    worst = 0.0
+    for stem in sys.argv[1:]:
+        # compile=False: a JAX-saved model would otherwise turn on torch.compile under torch.
+        model = keras.saving.load_model(stem + ".keras", compile=False)
+        data = np.load(stem + ".npz")
+        out = keras.ops.convert_to_numpy(model(data["images"]))
+        worst = max(worst, float(np.abs(out - data["logits"]).max()))
+    print(f"{keras.backend.backend()}: max abs diff {worst:.2e}")
+    sys.exit(0 if worst <= 1e-5 else 1)
+    """
+)
+
+VARIANTS = {
+    "plain": {},
+    "linear_sincos": {"patch_embedding": "linear", "position_embedding": "sincos2d", "pooling": "gap"},
+    "qknorm_layerscale": {"qk_norm": True, "init_values": 0.1},
+    "deit": {"distillation_token": True},
+}
+
+
+def test_saved_models_load_under_the_other_backends(tmp_path, tiny, images):
+    stems = []
+    for name, variant in VARIANTS.items():
+        build = keras_vit.build_deit if name == "deit" else keras_vit.build_vit
+        model = build(num_classes=5, **tiny, **variant)
+        stem = str(tmp_path / name)
+        model.save(stem + ".keras")
+        np.savez(stem + ".npz", images=images, logits=keras.ops.convert_to_numpy(model(images)))
+        stems.append(stem)
+
+    for backend in sorted({"tensorflow", "jax", "torch"} - {keras.backend.backend()}):
+        env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(REPO)}
+        result = subprocess.run(
+            [sys.executable, "-c", LOAD_AND_COMPARE, *stems], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, f"loading under {backend} failed:\n{result.stdout}\n{result.stderr[-3000:]}"
