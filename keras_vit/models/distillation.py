@@ -62,6 +62,10 @@ class DistillationModel(keras.Model):
         self.teacher = teacher
         self.heads = heads
 
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Saves the student alone (so checkpoint callbacks write a deployable DeiT)."""
+        return self.student.save(filepath, overwrite=overwrite, **kwargs)
+
     def call(self, images, training=None):
         cls_logits, dist_logits = self.heads(images, training=training)
         if training:

@@ -28,6 +28,13 @@ class TrainConfig:
     position embeddings or the class/distillation tokens) and global-norm gradient clipping at
     `clipnorm` (None: no clipping).
 
+    Model kinds: a ViT config name builds a ViT; a distilled DeiT name (`deit_*_distilled_*`)
+    builds a DeiT; `"resnet"` builds the small CNN (`keras_vit.build_resnet`, overrides go to it).
+    Distillation: with `teacher` (a `.keras` file of a model mapping the same images to the
+    same classes) the DeiT student trains against it with `DistillationModel`:
+    `(1 - distillation_alpha) * CE + distillation_alpha * D`, D `"hard"` or `"soft"` at
+    `distillation_temperature`. Only the student is saved.
+
     Run: `strategy` (see `keras_vit.training.distribution`), `precision` (`"float32"`,
     `"mixed_bfloat16"`, `"mixed_float16"`; logits stay float32), `seed`, and `output_dir`
     (default `runs/<name>`), which receives `model.keras`, `best.keras`, `history.csv`, `history.json`, `config.json`,
@@ -52,6 +59,10 @@ class TrainConfig:
     clipnorm: float = 1.0
     strategy: str = "auto"
     precision: str = "float32"
+    teacher: str = None
+    distillation: str = "hard"
+    distillation_alpha: float = 0.5
+    distillation_temperature: float = 1.0
     seed: int = 0
     output_dir: str = None
     tensorboard: bool = True
@@ -75,6 +86,11 @@ class TrainConfig:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}.")
         if not isinstance(self.model_overrides, dict):
             raise ValueError(f"model_overrides must be a dict of ViTConfig fields; got {self.model_overrides!r}.")
+        if self.distillation not in ("hard", "soft"):
+            raise ValueError(f"distillation must be one of 'hard', 'soft'; got {self.distillation!r}.")
+        if not isinstance(self.distillation_alpha, (int, float)) or not 0.0 <= self.distillation_alpha <= 1.0:
+            raise ValueError(f"distillation_alpha must be in [0, 1]; got {self.distillation_alpha!r}.")
+        _check_positive_number(self.distillation_temperature, "distillation_temperature")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ValueError(f"seed must be an int >= 0; got {self.seed!r}.")
 

@@ -9,7 +9,7 @@ import time
 
 import keras
 
-from keras_vit.models import build_vit, get_config
+from keras_vit.models import DistillationModel, build_deit, build_resnet, build_vit, get_config
 from keras_vit.training.callbacks import build_callbacks
 from keras_vit.training.config import TrainConfig
 from keras_vit.training.distribution import get_distribution
@@ -50,7 +50,10 @@ def train(config=None, *, callbacks=()):
     from keras_vit.data import get_datasets
 
     config = config or TrainConfig()
-    get_config(config.model, **config.model_overrides)  # unknown names and fields fail here, before any work
+    if config.model != "resnet":
+        get_config(config.model, **config.model_overrides)  # unknown names and fields fail here, before any work
+    if config.teacher is not None and not os.path.isfile(config.teacher):
+        raise FileNotFoundError(f"Teacher model {config.teacher!r} not found: give the path of a .keras file.")
     for field in ("image_size", "channels"):
         if field in config.model_overrides:
             raise ValueError(
@@ -89,15 +92,8 @@ def train(config=None, *, callbacks=()):
     )
 
     with distribution.scope():
-        height, width, channels = info["image_shape"]
         with _dtype_policy(config.precision):
-            model = build_vit(
-                config.model,
-                num_classes=info["num_classes"],
-                image_size=(height, width),
-                channels=channels,
-                **config.model_overrides,
-            )
+            model = build_model(config, info)
         optimizer = build_optimizer(
             model.trainable_variables, peak_lr, total_steps, warmup_steps, config.weight_decay, config.clipnorm
         )
@@ -176,3 +172,26 @@ def _dtype_policy(name):
         yield
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+def build_model(config, info):
+    """The model `config.model` names, sized for the data in `info`; with `config.teacher`, the
+    DeiT student wrapped with its frozen teacher in a `DistillationModel`."""
+    height, width, channels = info["image_shape"]
+    shape = dict(num_classes=info["num_classes"], image_size=(height, width), channels=channels)
+    if config.model == "resnet":
+        model = build_resnet(**shape, **config.model_overrides)
+    elif get_config(config.model, **config.model_overrides).distillation_token:
+        model = build_deit(config.model, **shape, **config.model_overrides)
+    else:
+        model = build_vit(config.model, **shape, **config.model_overrides)
+    if config.teacher is None:
+        return model
+    teacher = keras.saving.load_model(config.teacher, compile=False)
+    return DistillationModel(
+        model,
+        teacher,
+        alpha=config.distillation_alpha,
+        temperature=config.distillation_temperature,
+        distillation=config.distillation,
+    )
