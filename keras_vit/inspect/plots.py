@@ -34,7 +34,7 @@ def _overlay(axis, image, grid_map, vmax=None):
 
 
 def _save(figure, path):
-    figure.savefig(path, dpi=110, bbox_inches="tight")
+    figure.savefig(path, dpi=90, bbox_inches="tight")
     return path
 
 

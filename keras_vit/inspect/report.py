@@ -52,13 +52,13 @@ def write_report(model, images, out_dir, *, layer=-1, compare=None, batch_size=3
     weights = attention_weights(model, images, batch_size)
     steps = rollout_steps(weights)
     distances = attention_distance(weights, grid, patch, prefix)
-    attention_maps = token_map(weights[layer], prefix, grid)
-    rollout_maps = token_map(steps[-1], prefix, grid)
+    attention_maps = token_map(weights[layer], grid, prefix, encoder.class_token)
+    rollout_maps = token_map(steps[-1], grid, prefix, encoder.class_token)
     frequency = {model.name: frequency_analysis(model, images, None, batch_size)}
     for name, (other, layer_names) in compare.items():
         frequency[name] = frequency_analysis(other, images, layer_names, batch_size)
 
-    shown, label = images[:MAX_SHOWN], token_map_label(prefix)
+    shown, label = images[:MAX_SHOWN], token_map_label(encoder.class_token)
     paths = [
         plots.plot_attention_maps(shown, attention_maps[:MAX_SHOWN], out_dir / "attention_maps.png", layer, label),
         plots.plot_rollout(shown, rollout_maps[:MAX_SHOWN], out_dir / "rollout.png", label),

@@ -28,13 +28,13 @@ def numpy_attention(block, tokens):
 
 def test_shape_and_rows(vit, images):
     weights = attention_weights(vit, images, batch_size=2)  # 2 batches: 2 + 1 images
-    assert weights.shape == (2, 3, 4, 17, 17)
+    assert weights.shape == (2, 3, 4, 18, 18)
     np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
 
 
 @pytest.mark.parametrize("qk_norm", [False, True])
 def test_weights_equal_numpy_softmax_of_qk(tiny, images, qk_norm):
-    model = build_vit(num_classes=5, qk_norm=qk_norm, **tiny)
+    model = build_vit(num_classes=5, qk_norm=qk_norm, distillation_token=True, **tiny)
     weights = attention_weights(model, images)
     tokens = keras.ops.convert_to_numpy(model.get_layer("patch_encoder")(images))
     for index in range(2):
@@ -58,11 +58,6 @@ def test_reloaded_model_gives_the_same_weights(vit, images, tmp_path):
     vit.save(tmp_path / "vit.keras")
     reloaded = keras.saving.load_model(tmp_path / "vit.keras")
     np.testing.assert_allclose(attention_weights(reloaded, images), attention_weights(vit, images), atol=1e-6)
-
-
-def test_distillation_token_counts_as_a_token(tiny, images):
-    model = build_vit(num_classes=5, distillation_token=True, **tiny)
-    assert attention_weights(model, images).shape == (2, 3, 4, 18, 18)
 
 
 def test_clear_errors(vit, cnn, images):

@@ -4,7 +4,9 @@ import keras
 import numpy as np
 import pytest
 
+from keras_vit import build_vit
 from keras_vit.cli import main
+from keras_vit.inspect import write_report
 from keras_vit.inspect.cli import load_images
 
 FIGURES = ["attention_maps.png", "rollout.png", "attention_distance.png", "position_similarity.png", "frequency.png"]
@@ -30,8 +32,10 @@ def test_cli_writes_figures_and_numbers(saved, capsys):
     for name in FIGURES:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     numbers = np.load(out / "numbers.npz")
-    assert numbers["attention_weights"].shape == (2, 2, 4, 17, 17)
-    assert numbers["attention_maps"].shape == (2, 4, 4, 4) and numbers["rollout_maps"].shape == (2, 4, 4)
+    assert numbers["attention_weights"].shape == (2, 2, 4, 18, 18)
+    # The CLS row (token 0) over the 16 patch keys, after the CLS and distillation tokens.
+    np.testing.assert_array_equal(numbers["attention_maps"], numbers["attention_weights"][0, :, :, 0, 2:].reshape(2, 4, 4, 4))
+    np.testing.assert_allclose(numbers["rollout_maps"], numbers["rollout"][-1, :, 0, 2:].reshape(2, 4, 4), rtol=1e-6)
     summary = json.loads((out / "numbers.json").read_text())
     np.testing.assert_allclose(summary["mean_attention_distance_px"], numbers["mean_attention_distance"], atol=1e-4)
     assert summary["attention_map_block"] == 0
@@ -59,3 +63,13 @@ def test_bad_layer_and_missing_file(saved):
     assert not (folder / "x").exists()
     with pytest.raises(FileNotFoundError, match="missing.png"):
         main(["inspect", str(folder / "vit.keras"), str(folder / "missing.png"), "--out", str(folder / "x")])
+
+
+def test_report_of_a_model_without_class_token_or_position_embeddings(tiny, images, tmp_path):
+    model = build_vit(num_classes=5, class_token=False, pooling="gap", position_embedding="none", **tiny)
+    written = {path.name for path in write_report(model, images, tmp_path)}
+    assert written == set(FIGURES) - {"position_similarity.png"} | {"numbers.npz", "numbers.json"}
+    numbers = np.load(tmp_path / "numbers.npz")
+    assert numbers["attention_weights"].shape == (2, 3, 4, 16, 16) and "position_similarity" not in numbers
+    # No CLS row: the maps are the mean attention each patch receives in the last block.
+    np.testing.assert_allclose(numbers["attention_maps"], numbers["attention_weights"][-1].mean(-2).reshape(3, 4, 4, 4))

@@ -48,7 +48,7 @@ def test_neighbour_attention_gives_the_patch_width_and_height():
 def test_model_distance(vit, images):
     distances = mean_attention_distance(vit, images)
     assert distances.shape == (2, 4)
-    expected = attention_distance(attention_weights(vit, images), (4, 4), (4, 4), 1)
+    expected = attention_distance(attention_weights(vit, images), (4, 4), (4, 4), 2)
     np.testing.assert_allclose(distances, expected)
     assert np.all((distances > 0) & (distances < patch_distances((4, 4), (4, 4)).max()))
 

@@ -36,6 +36,6 @@ def test_identity_attention_gives_identity_rollout():
 def test_model_rollout(vit, images):
     weights = attention_weights(vit, images)
     rollout = attention_rollout(vit, images)
-    assert rollout.shape == (3, 17, 17)
+    assert rollout.shape == (3, 18, 18)
     np.testing.assert_allclose(rollout.sum(-1), 1.0, atol=1e-6)
     np.testing.assert_allclose(rollout, independent_rollout(weights.astype("float64")), atol=1e-6)
