@@ -122,7 +122,7 @@ def train(config=None, *, callbacks=()):
         json.dump(history, f, indent=1)
     epochs_run = config.epochs - resume_from_epoch
     result = TrainResult(
-        model=model,
+        model=getattr(model, "student", model),  # a distilled run returns the student, as it saves it
         test_accuracy=float(test_accuracy),
         test_loss=float(test_loss),
         history=history,
@@ -134,7 +134,8 @@ def train(config=None, *, callbacks=()):
         images_per_second=epochs_run * info["num_train"] / fit_seconds if epochs_run else 0.0,
     )
     with open(os.path.join(output_dir, "result.json"), "w") as f:
-        summary = {k: v for k, v in dataclasses.asdict(result).items() if k not in ("model", "history")}
+        # Not dataclasses.asdict: it deep-copies (pickles) the model.
+        summary = {f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name not in ("model", "history")}
         json.dump(summary, f, indent=1)
     return result
 

@@ -1,0 +1,45 @@
+"""train() builds the CNN baseline and trains a DeiT student against a saved teacher."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_vit.training import TrainConfig, train
+from tiny_training import TINY_MODEL, tiny_config
+
+CNN = dict(widths=(4, 8), blocks_per_stage=1)
+
+
+def test_cnn_then_distilled_deit_through_train(tiny_idx_dir, tmp_path):
+    cnn = train(tiny_config(tiny_idx_dir, tmp_path / "cnn", model="resnet", model_overrides=CNN, epochs=1))
+    teacher_path = tmp_path / "cnn" / "model.keras"
+    teacher_weights = keras.saving.load_model(teacher_path, compile=False).get_weights()
+    assert 0.0 <= cnn.test_accuracy <= 1.0
+
+    deit = train(
+        tiny_config(
+            tiny_idx_dir, tmp_path / "deit", model="deit_nano_distilled_patch4_28", model_overrides=TINY_MODEL,
+            teacher=str(teacher_path), distillation="soft", distillation_temperature=2.0, epochs=1,
+        )
+    )
+    # Only the student is saved, and it reloads as the averaged two-head DeiT.
+    student = keras.saving.load_model(tmp_path / "deit" / "model.keras", compile=False)
+    assert {"head", "head_dist", "logits"} <= {layer.name for layer in student.layers}
+    assert (tmp_path / "deit" / "best.keras").exists()
+    images = np.random.default_rng(0).uniform(size=(4, 28, 28, 1)).astype("float32")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(student(images)), keras.ops.convert_to_numpy(deit.model(images)), atol=1e-5
+    )
+    # The teacher file is untouched by distillation.
+    for before, after in zip(teacher_weights, keras.saving.load_model(teacher_path, compile=False).get_weights()):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_distillation_settings_are_checked_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="distillation must be one of 'hard', 'soft'; got 'kl'"):
+        TrainConfig(distillation="kl")
+    with pytest.raises(ValueError, match="distillation_alpha must be in"):
+        TrainConfig(distillation_alpha=2)
+    with pytest.raises(FileNotFoundError, match="Teacher model 'nowhere.keras' not found"):
+        train(TrainConfig(teacher="nowhere.keras", output_dir=str(tmp_path / "run")))
+    assert not (tmp_path / "run").exists()
