@@ -1,0 +1,66 @@
+"""Reading any supported checkpoint into timm's layout, with the config fields it records."""
+
+import dataclasses
+import json
+import pathlib
+
+from keras_vit.checkpoints import files
+from keras_vit.checkpoints.hf_layout import hf_config_fields, hf_to_timm, is_hf_layout
+from keras_vit.checkpoints.npz_layout import npz_to_timm
+
+HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+SUFFIXES = (".safetensors", ".npz") + files.TORCH_SUFFIXES
+
+
+@dataclasses.dataclass
+class Checkpoint:
+    """`tensors`: numpy arrays under timm's names; `fields`: `ViTConfig` fields the file records
+    (keras_vit metadata, transformers config.json, npz head count); `source`: a description for errors."""
+
+    tensors: dict
+    fields: dict
+    source: str
+
+
+def _hf_folder_files(folder):
+    weights = [folder / name for name in HF_WEIGHT_FILES if (folder / name).is_file()]
+    if not (folder / "config.json").is_file() or not weights:
+        raise ValueError(
+            f"{folder} is a folder but not a transformers checkpoint: it needs config.json and one of "
+            f"{', '.join(HF_WEIGHT_FILES)}."
+        )
+    return weights[0], folder / "config.json"
+
+
+def read_checkpoint(path):
+    """A `Checkpoint` from a timm / transformers state dict (.safetensors, .pth/.pt/.bin), a transformers
+    folder (config.json + model.safetensors or pytorch_model.bin) or a Google ViT / big_vision .npz."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"No checkpoint at {path}.")
+    config_file = None
+    if path.is_dir():
+        path, config_file = _hf_folder_files(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ValueError(f"Unsupported checkpoint file {path}: the suffix must be one of {', '.join(SUFFIXES)}, "
+                         "or the path a transformers folder.")
+    source = str(path)
+    if suffix == ".npz":
+        tensors, fields = npz_to_timm(files.read_npz(path))
+        return Checkpoint(tensors, fields, source)
+    tensors, fields = files.read_safetensors(path) if suffix == ".safetensors" else (files.read_torch(path), {})
+    if "image_size" in fields:
+        fields["image_size"] = tuple(fields["image_size"])
+    if is_hf_layout(tensors):
+        sibling = path.parent / "config.json"
+        config_file = config_file or (sibling if sibling.is_file() else None)
+        if config_file is not None:
+            fields = hf_config_fields(json.loads(config_file.read_text()), config_file)
+        return Checkpoint(hf_to_timm(tensors), fields, source)
+    if "patch_embed.proj.weight" not in tensors:
+        raise ValueError(
+            f"{path} is neither a timm ViT state dict (no 'patch_embed.proj.weight') nor a transformers ViT/DeiT "
+            f"one (no '*embeddings.patch_embeddings.projection.weight'); keys start: {sorted(tensors)[:8]}."
+        )
+    return Checkpoint(tensors, fields, source)

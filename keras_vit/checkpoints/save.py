@@ -1,0 +1,38 @@
+"""`save_checkpoint`: a keras_vit model's weights in timm's (or Google's npz) layout."""
+
+import pathlib
+
+from keras_vit.checkpoints import files
+from keras_vit.checkpoints.architecture import describe_model
+from keras_vit.checkpoints.npz_layout import timm_to_npz
+from keras_vit.checkpoints.timm_layout import model_to_timm
+
+FORMATS = {"timm": ".safetensors", "npz": ".npz"}
+
+
+def save_checkpoint(model, path, format="timm"):
+    """Write `model`'s weights; returns the path.
+
+    `format="timm"`: a `.safetensors` state dict under timm's `VisionTransformer` names and layouts, for
+    `load_state_dict` of a timm model built with the same arguments (a `pooling="gap"` model is timm's
+    `global_pool="avg", fc_norm=False`; fixed sincos2d position embeddings are written as the equivalent
+    learned table, with zero rows for the prefix tokens). The tests check it against a forward pass
+    written from timm's source (timm itself is not a dependency). The
+    file's metadata also records the image size, heads, LayerNorm epsilon and pooling, which
+    `load_checkpoint` reads back.
+    `format="npz"`: the original Google ViT `.npz` layout (no LayerScale, qk-norm or distillation token).
+    """
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(map(repr, FORMATS))}; got {format!r}.")
+    path = pathlib.Path(path)
+    if path.suffix != FORMATS[format]:
+        raise ValueError(f"format={format!r} writes a {FORMATS[format]} file; got path {path}.")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"Folder {path.parent} does not exist.")
+    tensors = model_to_timm(model)
+    fields = describe_model(model)
+    if format == "timm":
+        files.write_safetensors(tensors, path, fields)
+    else:
+        files.write_npz(timm_to_npz(tensors, fields["num_heads"]), path)
+    return path

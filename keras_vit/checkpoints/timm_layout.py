@@ -1,0 +1,179 @@
+"""The name mapping between a keras_vit model's variables and timm's `VisionTransformer` state dict.
+
+A model is read by its parts, not by variable paths: the one `PatchEncoder`, the
+`TransformerBlock`s in order, and the top-level layers named `norm`, `head` and `head_dist` (a
+DeiT's second head). timm stores Linear weights `(out, in)` and Conv2d weights `(out, in, kh, kw)`;
+Keras stores `(in, out)` and `(kh, kw, in, out)`.
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+
+from keras_vit.layers import PatchEncoder, TransformerBlock
+
+
+@dataclasses.dataclass
+class Entry:
+    """One model variable and its timm name. `kind` says how the arrays differ:
+    "copy" (same layout), "dense" (transposed), "conv" (HWIO <-> OIHW), "patch_dense" (a linear patch
+    projection `(ph*pw*C, dim)` <-> timm's conv weight), "patch_positions" (a fixed sincos table of the
+    patch tokens <-> timm's `pos_embed`, which also has zero rows for the prefix tokens)."""
+
+    key: str
+    variable: object
+    kind: str = "copy"
+    extra: tuple = ()  # patch size (ph, pw) for "patch_dense"; number of prefix tokens for "patch_positions"
+
+    def timm_shape(self):
+        shape = tuple(self.variable.shape)
+        if self.kind == "dense":
+            return shape[::-1]
+        if self.kind == "conv":
+            return (shape[3], shape[2], shape[0], shape[1])
+        if self.kind == "patch_dense":
+            ph, pw = self.extra
+            return (shape[1], shape[0] // (ph * pw), ph, pw)
+        if self.kind == "patch_positions":
+            return (1, self.extra + shape[1], shape[2])
+        return shape
+
+    def to_timm(self, array):
+        if self.kind == "dense":
+            return array.T
+        if self.kind == "conv":
+            return array.transpose(3, 2, 0, 1)
+        if self.kind == "patch_dense":
+            return array.reshape(*self.extra, -1, array.shape[-1]).transpose(3, 2, 0, 1)
+        if self.kind == "patch_positions":
+            return np.concatenate([np.zeros((1, self.extra, array.shape[2]), array.dtype), array], axis=1)
+        return array
+
+    def from_timm(self, array):
+        if self.kind == "dense":
+            return array.T
+        if self.kind == "conv":
+            return array.transpose(2, 3, 1, 0)
+        if self.kind == "patch_dense":
+            return array.transpose(2, 3, 1, 0).reshape(-1, array.shape[0])
+        if self.kind == "patch_positions":
+            if np.any(array[:, : self.extra]):
+                raise ValueError(
+                    f"{self.key}: the checkpoint gives the prefix tokens positions, which a model with fixed "
+                    "sincos2d position embeddings cannot hold; build it with position_embedding='learned'."
+                )
+            return array[:, self.extra:]
+        return array
+
+
+def _dense(prefix, layer):
+    entries = [Entry(prefix + "weight", layer.kernel, "dense")]
+    if layer.use_bias:
+        entries.append(Entry(prefix + "bias", layer.bias))
+    return entries
+
+
+def _norm(prefix, layer):
+    entries = [Entry(prefix + "weight", layer.gamma)] if layer.scale else []
+    return entries + ([Entry(prefix + "bias", layer.beta)] if layer.center else [])
+
+
+def _patch_encoder_entries(encoder):
+    projection = encoder.projection
+    if encoder.patch_embedding == "conv":
+        entries = [Entry("patch_embed.proj.weight", projection.kernel, "conv")]
+    else:
+        entries = [Entry("patch_embed.proj.weight", projection.kernel, "patch_dense", encoder.patch_size)]
+    entries.append(Entry("patch_embed.proj.bias", projection.bias))
+    if encoder.class_token:
+        entries.append(Entry("cls_token", encoder.cls_token))
+    if encoder.distillation_token:
+        entries.append(Entry("dist_token", encoder.dist_token))
+    if encoder.position_embedding == "learned":
+        entries.append(Entry("pos_embed", encoder.position_embeddings))
+    elif encoder.position_embedding == "sincos2d":
+        entries.append(Entry("pos_embed", encoder.position_embeddings, "patch_positions", encoder.num_prefix_tokens))
+    return entries
+
+
+def _block_entries(index, block):
+    prefix = f"blocks.{index}."
+    attn = block.attn
+    entries = _norm(prefix + "norm1.", block.norm1) + _dense(prefix + "attn.qkv.", attn.qkv)
+    if attn.qk_norm:
+        entries += _norm(prefix + "attn.q_norm.", attn.q_norm) + _norm(prefix + "attn.k_norm.", attn.k_norm)
+    entries += _dense(prefix + "attn.proj.", attn.proj) + _norm(prefix + "norm2.", block.norm2)
+    entries += _dense(prefix + "mlp.fc1.", block.fc1) + _dense(prefix + "mlp.fc2.", block.fc2)
+    if block.init_values is not None:
+        entries += [Entry(prefix + "ls1.gamma", block.ls1.gamma), Entry(prefix + "ls2.gamma", block.ls2.gamma)]
+    return entries
+
+
+def patch_encoder_of(model):
+    encoders = [layer for layer in model.layers if isinstance(layer, PatchEncoder)]
+    if len(encoders) != 1:
+        raise ValueError(
+            f"Model {model.name!r} has {len(encoders)} PatchEncoder layers at its top level; "
+            "checkpoints map models with exactly one."
+        )
+    return encoders[0]
+
+
+def model_entries(model):
+    """Every variable of `model` with its timm name. Raises if a variable has none."""
+    entries = _patch_encoder_entries(patch_encoder_of(model))
+    blocks = [layer for layer in model.layers if isinstance(layer, TransformerBlock)]
+    for index, block in enumerate(blocks):
+        entries += _block_entries(index, block)
+    named = {layer.name: layer for layer in model.layers}
+    if isinstance(named.get("norm"), keras.layers.LayerNormalization):
+        entries += _norm("norm.", named["norm"])
+    for head in ("head", "head_dist"):
+        if isinstance(named.get(head), keras.layers.Dense):
+            entries += _dense(head + ".", named[head])
+    mapped = {id(entry.variable) for entry in entries}
+    unmapped = [variable.path for variable in model.weights if id(variable) not in mapped]
+    if unmapped:
+        raise ValueError(
+            f"Model {model.name!r} has weights with no timm name: {', '.join(unmapped)}. Checkpoints map a "
+            "PatchEncoder, TransformerBlocks, a LayerNormalization named 'norm' and Dense layers named "
+            "'head' and 'head_dist'."
+        )
+    return entries
+
+
+def model_to_timm(model):
+    """`{timm name: numpy array}` of all of `model`'s weights."""
+    return {
+        entry.key: entry.to_timm(keras.ops.convert_to_numpy(entry.variable)) for entry in model_entries(model)
+    }
+
+
+def mismatch_report(entries, tensors, source):
+    """An error message listing missing, unexpected and wrongly shaped tensors, or None if all fit."""
+    expected = {entry.key: entry.timm_shape() for entry in entries}
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = [
+        f"{key} (checkpoint {tuple(tensors[key].shape)}, model {expected[key]})"
+        for key in sorted(set(expected) & set(tensors))
+        if tuple(tensors[key].shape) != expected[key]
+    ]
+    if not (missing or unexpected or wrong):
+        return None
+    lines = [f"{source} does not fit the model (names in timm's layout):"]
+    for title, names in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
+        if names:
+            lines.append(f"  {title} ({len(names)}): {', '.join(names)}")
+    return "\n".join(lines)
+
+
+def assign(entries, tensors, source):
+    """Set every entry's variable from the timm-layout `tensors`; check everything before assigning."""
+    report = mismatch_report(entries, tensors, source)
+    if report:
+        raise ValueError(report)
+    values = [entry.from_timm(tensors[entry.key]) for entry in entries]
+    for entry, value in zip(entries, values):
+        entry.variable.assign(value.astype(entry.variable.dtype))
