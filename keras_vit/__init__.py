@@ -2,6 +2,7 @@
 
 from keras_vit import layers
 from keras_vit.checkpoints import load_checkpoint, load_weights, resize_position_embeddings, save_checkpoint
+from keras_vit.export import export  # binds `keras_vit.export` to the function, not the subpackage
 from keras_vit.layers import (
     DropPath,
     LayerScale,

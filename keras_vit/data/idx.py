@@ -118,3 +118,13 @@ def load_fashion_mnist(directory):
     train = load_idx(paths["x_train"], paths["y_train"])
     test = load_idx(paths["x_test"], paths["y_test"])
     return train, test
+
+
+def fashion_mnist_split(directory, split="test", limit=None):
+    """The first `limit` images of one split of `load_fashion_mnist(directory)`, as float32
+    `(N, 28, 28, 1)` in [0, 1] with int32 labels `(N,)`: model inputs without tf.data."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test'; got {split!r}.")
+    train, test = load_fashion_mnist(directory)
+    images, labels = train if split == "train" else test
+    return (images[:limit] / 255.0).astype("float32"), labels[:limit].astype("int32")

@@ -1,0 +1,213 @@
+"""`export`: a Keras model to SavedModel, TFLite or ONNX, then checked against the model."""
+
+import os
+import pathlib
+import shutil
+import tempfile
+
+import keras
+import numpy as np
+
+from keras_vit.export import onnx, saved_model, tf_subprocess, tflite
+from keras_vit.export.parity import ParityError, check_parity, compare
+from keras_vit.export.report import ExportReport
+from keras_vit.export.timing import median_latency_ms
+
+FORMATS = ("saved_model", "tflite", "onnx")
+QUANTIZATIONS = tflite.QUANTIZATIONS
+SUFFIXES = {"tflite": ".tflite", "onnx": ".onnx"}
+LOADERS = {"saved_model": saved_model.load, "tflite": tflite.load, "onnx": onnx.load}
+NUM_RANDOM_SAMPLES = 16
+BATCH_SIZE = 64
+
+
+def export(
+    model,
+    path,
+    format="saved_model",
+    quantize=None,
+    representative_data=None,
+    verify=True,
+    *,
+    verify_data=None,
+    overwrite=False,
+    max_abs_diff=1e-4,
+    min_top1_agreement=0.99,
+    latency_runs=20,
+):
+    """Write `model` to `path` as `format`, reload the artifact and check it against `model`.
+
+    Args:
+        model: a functional `keras.Model` with one image input `(B, H, W, C)` and one output
+            (a DeiT model exports its single averaged output unchanged). Built under any backend:
+            the writers need TensorFlow, so under JAX or torch the model goes through a `.keras`
+            file reloaded under TensorFlow in a subprocess.
+        path: where to write: a directory for `"saved_model"`, a `.tflite` or `.onnx` file.
+        format: `"saved_model"` (a `serving_default` signature, float images, dynamic batch),
+            `"tflite"` or `"onnx"`.
+        quantize: TFLite only: None (fp32), `"float16"`, `"dynamic"` (int8 weights, float
+            activations) or `"int8"` (every op int8, calibrated on `representative_data`).
+        representative_data: real images `(N, H, W, C)` as the model takes them (an array, or an
+            iterable of image batches or `(images, labels)` batches); required for `"int8"`.
+            Also the default `verify_data`.
+        verify: reload the artifact, run it and `model` on `verify_data` and raise
+            `ParityError` if an fp32 artifact differs by more than `max_abs_diff` or a quantized
+            one agrees on top-1 for fewer than `min_top1_agreement` of the samples. A failed
+            check leaves nothing at `path`.
+        verify_data: images for the check; default `representative_data`, else 16 uniform
+            random images.
+        overwrite: replace an existing `path` (only once the new artifact passed its check);
+            without it an existing `path` is an error.
+        latency_runs: batch-1 calls timed for the report's median latency.
+
+    Returns:
+        An `ExportReport`: path, file size, and when verified the max abs difference, top-1
+        agreement and batch-1 latency.
+    """
+    path = pathlib.Path(path)
+    check_request(format, quantize, representative_data, path, overwrite)
+    image_shape = model_image_shape(model)
+    representative_images = as_images(representative_data, image_shape, "representative_data")
+    if verify_data is None:
+        verify_data = representative_images
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        staged = staging / path.name
+        write(model, staged, format, quantize, representative_images)
+        if verify:
+            report = check_artifact(
+                model,
+                staged,
+                quantize,
+                verify_data,
+                max_abs_diff=max_abs_diff,
+                min_top1_agreement=min_top1_agreement,
+                latency_runs=latency_runs,
+            )
+        else:
+            report = ExportReport(str(staged), format, quantize, file_size(staged))
+        if path.exists():
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        os.replace(staged, path)
+    except ParityError as error:
+        raise ParityError(f"{error} Nothing was written to {path}.", error.report) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    report.path = str(path)
+    return report
+
+
+def check_request(format, quantize, representative_data, path, overwrite):
+    """Raise a clear error for a request `export` cannot fulfil, before any work."""
+    if format not in FORMATS:
+        raise ValueError(f"Unknown export format {format!r}. Valid formats: {', '.join(FORMATS)}.")
+    if quantize is not None and quantize not in QUANTIZATIONS:
+        raise ValueError(
+            f"Unknown quantize={quantize!r}. Valid values: None (float32), {', '.join(map(repr, QUANTIZATIONS))}."
+        )
+    if quantize is not None and format != "tflite":
+        raise ValueError(f"quantize={quantize!r} applies to format='tflite' only; got format={format!r}.")
+    if quantize == "int8" and representative_data is None:
+        raise ValueError(
+            "quantize='int8' calibrates every activation on real images: pass representative_data "
+            "(a few hundred images (N, H, W, C) as the model takes them)."
+        )
+    suffix = SUFFIXES.get(format)
+    if suffix and path.suffix != suffix:
+        raise ValueError(f"A {format} export is a '{suffix}' file; got path {str(path)!r}.")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it, or choose another path.")
+
+
+def model_image_shape(model):
+    """`(H, W, C)` of the single image input of `model`; raise unless it has one input and one output."""
+    inputs, outputs = getattr(model, "inputs", None), getattr(model, "outputs", None)
+    if not inputs or not outputs or len(inputs) != 1 or len(outputs) != 1:
+        raise ValueError(
+            "export needs a functional keras.Model with one image input and one output (a DeiT "
+            f"model's single averaged output); got inputs={inputs} and outputs={outputs}."
+        )
+    image_shape = tuple(inputs[0].shape[1:])
+    if len(image_shape) != 3 or None in image_shape:
+        raise ValueError(f"export needs a static image input (B, H, W, C); got shape {inputs[0].shape}.")
+    return image_shape
+
+
+def as_images(data, image_shape, name):
+    """`data` (array, or iterable of batches or (images, labels) batches) as float32 `(N, *image_shape)`."""
+    if data is None:
+        return None
+    if not hasattr(data, "shape"):
+        data = np.concatenate([np.asarray(batch[0] if isinstance(batch, (tuple, list)) else batch) for batch in data])
+    images = np.asarray(data, "float32")
+    if images.ndim != 4 or tuple(images.shape[1:]) != image_shape or len(images) == 0:
+        raise ValueError(f"{name} must be images shaped (N, {', '.join(map(str, image_shape))}); got {images.shape}.")
+    return images
+
+
+def write(model, path, format, quantize=None, representative_images=None):
+    """Write the artifact with no checks (those are `export`'s); TensorFlow in process or in a subprocess."""
+    if keras.backend.backend() != "tensorflow":
+        tf_subprocess.write(model, path, format, quantize, representative_images)
+    elif format == "saved_model":
+        saved_model.write(model, path)
+    elif format == "tflite":
+        tflite.write(model, path, quantize, representative_images)
+    else:
+        onnx.write(model, path)
+
+
+def format_of(path):
+    path = pathlib.Path(path)
+    if path.is_dir():
+        return "saved_model"
+    for format, suffix in SUFFIXES.items():
+        if path.suffix == suffix:
+            return format
+    raise ValueError(f"{str(path)!r} is not an export: expected a SavedModel directory, a .tflite or an .onnx file.")
+
+
+def load_artifact(path):
+    """The exported artifact at `path` as a numpy function `images (B, H, W, C) -> outputs (B, ...)`."""
+    return LOADERS[format_of(path)](path)
+
+
+def file_size(path):
+    path = pathlib.Path(path)
+    if path.is_dir():
+        return sum(file.stat().st_size for file in path.rglob("*") if file.is_file())
+    return path.stat().st_size
+
+
+def predict_in_batches(predict, images):
+    return np.concatenate([predict(images[i : i + BATCH_SIZE]) for i in range(0, len(images), BATCH_SIZE)])
+
+
+def check_artifact(
+    model, path, quantize=None, data=None, *, max_abs_diff=1e-4, min_top1_agreement=0.99, latency_runs=20
+):
+    """Run the artifact at `path` and `model` on `data` (default: 16 uniform random images).
+
+    Returns an `ExportReport`; raises `ParityError` when the artifact is out of tolerance
+    (see `export`). `quantize` says which criterion applies.
+    """
+    image_shape = model_image_shape(model)
+    images = as_images(data, image_shape, "data")
+    if images is None:
+        images = np.random.default_rng(0).uniform(0, 1, (NUM_RANDOM_SAMPLES, *image_shape)).astype("float32")
+    predict = load_artifact(path)
+    reference = keras.ops.convert_to_numpy(model.predict(images, batch_size=BATCH_SIZE, verbose=0))
+    max_diff, agreement = compare(reference, predict_in_batches(predict, images))
+    report = ExportReport(
+        path=str(path),
+        format=format_of(path),
+        quantize=quantize,
+        file_size_bytes=file_size(path),
+        num_samples=len(images),
+        max_abs_diff=max_diff,
+        top1_agreement=agreement,
+        latency_ms=median_latency_ms(predict, images[:1], runs=latency_runs),
+    )
+    check_parity(report, max_abs_diff, min_top1_agreement)
+    return report

@@ -1,0 +1,31 @@
+"""ONNX, written by tf2onnx (`model.export(format="onnx")` under the TensorFlow backend) and
+run with ONNX Runtime.
+
+Always converted from the TensorFlow graph: the torch backend's own ONNX export
+(`torch.onnx`) fixes the batch size, failing in layer norm on any other batch size.
+"""
+
+import numpy as np
+
+
+def write(model, path):
+    import tensorflow as tf
+
+    # An explicit signature: Keras refuses to infer one for a model reloaded and never called.
+    (spec,) = model.inputs
+    signature = [tf.TensorSpec(spec.shape, spec.dtype, name=spec.name)]
+    model.export(str(path), format="onnx", verbose=False, input_signature=signature)
+
+
+def load(path):
+    """The `.onnx` file at `path` as a function `images (B, H, W, C) -> outputs (B, ...)` (numpy)."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (model_input,) = session.get_inputs()
+    (model_output,) = session.get_outputs()
+
+    def predict(images):
+        return session.run([model_output.name], {model_input.name: np.asarray(images, "float32")})[0]
+
+    return predict

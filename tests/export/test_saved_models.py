@@ -1,0 +1,35 @@
+"""Each committed reference export in saved_models/ still classifies real test images as recorded."""
+
+import json
+import pathlib
+
+import keras
+import numpy as np
+import pytest
+
+import keras_vit  # noqa: F401  (registers the keras_vit layers for loading)
+from benchmarks.fashion_mnist import load_fashion_mnist
+from keras_vit.export import load_artifact
+
+SAVED_MODELS = pathlib.Path(__file__).resolve().parents[2] / "saved_models"
+MANIFEST = SAVED_MODELS / "manifest.json"
+ENTRIES = json.loads(MANIFEST.read_text())["artifacts"] if MANIFEST.exists() else []
+
+
+def predictor(entry):
+    path = SAVED_MODELS / entry["file"]
+    if entry["format"] == "keras":
+        model = keras.saving.load_model(path, compile=False)
+        return lambda images: keras.ops.convert_to_numpy(model.predict(images, verbose=0))
+    return load_artifact(path)
+
+
+@pytest.mark.skipif(not ENTRIES, reason="saved_models/ not generated yet: run recipes/export_reference.py")
+@pytest.mark.parametrize("entry", ENTRIES, ids=[entry["file"] for entry in ENTRIES])
+def test_reference_export_accuracy_on_real_test_slice(entry, data_dir):
+    slice_size = json.loads(MANIFEST.read_text())["slice"]
+    images, labels = load_fashion_mnist(data_dir, "test", limit=slice_size)
+    accuracy = np.mean(predictor(entry)(images).argmax(-1) == labels)
+    # Exact for float32 formats; int8 kernels may round differently on another CPU.
+    assert accuracy == pytest.approx(entry["slice_accuracy"], abs=0.01 if entry["quantize"] else 0.002)
+    assert accuracy >= 0.8
