@@ -9,6 +9,7 @@ from keras_vit.checkpoints.resample import resample_position_table
 from keras_vit.checkpoints.timm_layout import assign, model_entries, patch_encoder_of
 from keras_vit.layers.validation import to_pair
 from keras_vit.models.configs import get_config
+from keras_vit.models.deit import build_deit
 from keras_vit.models.vit import build_vit, check_num_classes
 
 HEAD_KEYS = ("head.weight", "head.bias", "head_dist.weight", "head_dist.bias")
@@ -90,20 +91,18 @@ def load_checkpoint(path, name=None, *, num_classes=None, image_size=None):
         image_size = to_pair(image_size, "image_size")
     checkpoint = read_checkpoint(path)
     fields = infer_fields(checkpoint.tensors, checkpoint.fields, checkpoint.source) if name is None else {}
-    if fields.get("distillation_token"):
-        raise ValueError(
-            f"{checkpoint.source} is a distilled (DeiT) checkpoint; load_checkpoint cannot build that "
-            "architecture yet. Build the model and call keras_vit.load_weights(model, path)."
-        )
     if image_size is None:
         image_size = get_config(name).image_size if name else _default_image_size(checkpoint, fields, checkpoint.source)
     checkpoint_classes = num_classes_of(checkpoint.tensors)
     classes = checkpoint_classes if num_classes is None else num_classes
-    model = build_vit(name, num_classes=classes, include_top=classes is not None, image_size=image_size, **fields)
+    if fields.get("distillation_token") or (name and get_config(name).distillation_token):
+        model = build_deit(name, num_classes=classes, image_size=image_size, **fields)
+    else:
+        model = build_vit(name, num_classes=classes, include_top=classes is not None, image_size=image_size, **fields)
     new_head = num_classes is not None and num_classes != checkpoint_classes
     _load_into(model, checkpoint, skip=HEAD_KEYS if new_head else ())
     if new_head:
-        head = model.get_layer("head")
-        for variable in head.weights:
-            variable.assign(keras.ops.zeros(variable.shape, variable.dtype))
+        for head in (layer for layer in model.layers if layer.name in ("head", "head_dist")):
+            for variable in head.weights:
+                variable.assign(keras.ops.zeros(variable.shape, variable.dtype))
     return model

@@ -229,3 +229,19 @@ def test_new_num_classes_replaces_the_head_with_zeros(tmp_path, make_vit, images
     np.testing.assert_array_equal(logits(rebuilt, images), np.zeros((3, 3)))
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(rebuilt.get_layer("block_1").fc2.kernel),
                                   keras.ops.convert_to_numpy(model.get_layer("block_1").fc2.kernel))
+
+
+def test_distilled_deit_round_trips_through_load_checkpoint(tmp_path):
+    import keras_vit
+
+    model = keras_vit.build_deit(
+        num_classes=5, image_size=16, patch_size=4, dim=128, depth=1, num_heads=2, mlp_dim=64, distillation_token=True
+    )
+    keras_vit.save_checkpoint(model, tmp_path / "deit.safetensors")
+    loaded = keras_vit.load_checkpoint(tmp_path / "deit.safetensors")
+    assert "head_dist" in [layer.name for layer in loaded.layers]
+    images = np.random.default_rng(0).uniform(size=(2, 16, 16, 3)).astype("float32")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(images)), keras.ops.convert_to_numpy(model(images)))
+    fresh = keras_vit.load_checkpoint(tmp_path / "deit.safetensors", num_classes=3)
+    assert fresh.output_shape == (None, 3)
+    assert not np.any(keras.ops.convert_to_numpy(fresh.get_layer("head_dist").kernel))
