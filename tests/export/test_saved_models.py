@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import keras_vit  # noqa: F401  (registers the keras_vit layers for loading)
-from benchmarks.fashion_mnist import load_fashion_mnist
+from keras_vit.data import fashion_mnist_split
 from keras_vit.export import load_artifact
 
 SAVED_MODELS = pathlib.Path(__file__).resolve().parents[2] / "saved_models"
@@ -28,7 +28,7 @@ def predictor(entry):
 @pytest.mark.parametrize("entry", ENTRIES, ids=[entry["file"] for entry in ENTRIES])
 def test_reference_export_accuracy_on_real_test_slice(entry, data_dir):
     slice_size = json.loads(MANIFEST.read_text())["slice"]
-    images, labels = load_fashion_mnist(data_dir, "test", limit=slice_size)
+    images, labels = fashion_mnist_split(data_dir / "fashion-mnist", "test", limit=slice_size)
     accuracy = np.mean(predictor(entry)(images).argmax(-1) == labels)
     # Exact for float32 formats; int8 kernels may round differently on another CPU.
     assert accuracy == pytest.approx(entry["slice_accuracy"], abs=0.01 if entry["quantize"] else 0.002)

@@ -1,6 +1,7 @@
 """A `.keras` file saved under this backend loads under the other two with equal outputs."""
 
 import os
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -9,7 +10,7 @@ import keras
 import numpy as np
 
 import keras_vit
-from conftest import REPO
+REPO = pathlib.Path(__file__).resolve().parents[2]
 
 LOAD_AND_COMPARE = textwrap.dedent(
     """

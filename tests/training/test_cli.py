@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import python_env
+from subprocesses import python_env
 from tiny_training import TINY_MODEL
 
 EPOCHS = 8

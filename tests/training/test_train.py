@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import python_env, run_python
+from subprocesses import python_env, run_python
 from tiny_training import summary, tiny_config
 
 BACKEND = keras.backend.backend()
