@@ -67,7 +67,7 @@ def uptime():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="a .keras model trained on Fashion-MNIST")
-    parser.add_argument("--data-dir", default=os.environ.get("KERAS_VIT_DATA", "/work/shared/data"))
+    parser.add_argument("--data-dir", default=os.environ.get("KERAS_VIT_DATA", os.path.join("..", "shared", "data")))
     parser.add_argument("--samples", type=int, default=1000, help="test images for agreement and accuracy")
     parser.add_argument("--calibration", type=int, default=200, help="training images for int8 calibration")
     parser.add_argument("--runs", type=int, default=100, help="timed batch-1 calls per row")

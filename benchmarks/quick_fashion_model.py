@@ -16,7 +16,7 @@ import keras
 import keras_vit
 from keras_vit.data import fashion_mnist_split
 
-DEFAULT_DATA = "/work/shared/data"
+DEFAULT_DATA = os.environ.get("KERAS_VIT_DATA", os.path.join("..", "shared", "data"))
 
 
 def main():

@@ -77,7 +77,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", help="the trained .keras model (28x28x1 images in [0, 1] -> 10 logits)")
     parser.add_argument("--out", default="saved_models")
-    parser.add_argument("--data-dir", default=os.environ.get("KERAS_VIT_DATA", "/work/shared/data"))
+    parser.add_argument("--data-dir", default=os.environ.get("KERAS_VIT_DATA", os.path.join("..", "shared", "data")))
     parser.add_argument("--calibration", type=int, default=200, help="training images for int8 calibration")
     parser.add_argument(
         "--int8-min-agreement", type=float, default=0.95,
