@@ -1,14 +1,14 @@
 import keras
 import pytest
 
-from keras_vit import build_vit
+from keras_vit import build_deit
 
 
 @pytest.fixture
 def vit(tiny):
     """A tiny DeiT-style ViT with non-trivial attention: 16x16x3 images, 4x4 patches, 2 blocks of 4 heads,
     18 tokens (CLS, distillation token, 16 patches)."""
-    model = build_vit(num_classes=5, distillation_token=True, **tiny)
+    model = build_deit(num_classes=5, distillation_token=True, **tiny)
     # Larger Q/K weights than the initializer's give peaked, image-dependent attention to test against.
     for block in (model.get_layer("block_0"), model.get_layer("block_1")):
         kernel = block.attn.qkv.kernel

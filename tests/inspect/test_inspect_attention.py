@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_vit import build_vit
+from keras_vit import build_deit
 from keras_vit.inspect import attention_model, attention_weights
 
 
@@ -34,7 +34,7 @@ def test_shape_and_rows(vit, images):
 
 @pytest.mark.parametrize("qk_norm", [False, True])
 def test_weights_equal_numpy_softmax_of_qk(tiny, images, qk_norm):
-    model = build_vit(num_classes=5, qk_norm=qk_norm, distillation_token=True, **tiny)
+    model = build_deit(num_classes=5, qk_norm=qk_norm, distillation_token=True, **tiny)
     weights = attention_weights(model, images)
     tokens = keras.ops.convert_to_numpy(model.get_layer("patch_encoder")(images))
     for index in range(2):

@@ -2,14 +2,14 @@ import keras
 import numpy as np
 import pytest
 
-from keras_vit import build_vit
+from keras_vit import build_deit, build_vit
 from keras_vit.inspect import position_embedding_similarity
 
 
 @pytest.mark.parametrize("position_embedding", ["learned", "sincos2d"])
 def test_similarity_grid(tiny, position_embedding):
     tiny.update(image_size=(16, 12))  # a 4x3 patch grid
-    model = build_vit(num_classes=5, position_embedding=position_embedding, distillation_token=True, **tiny)
+    model = build_deit(num_classes=5, position_embedding=position_embedding, distillation_token=True, **tiny)
     similarity = position_embedding_similarity(model)
     assert similarity.shape == (4, 3, 4, 3)
     flat = similarity.reshape(12, 12)

@@ -4,14 +4,14 @@ import keras
 import numpy as np
 import pytest
 
-from keras_vit import build_vit
+from keras_vit import build_deit
 from keras_vit.training import build_optimizer, peak_learning_rate, schedule_steps, warmup_cosine
 
 
 def test_weight_decay_skips_biases_norms_layerscale_position_embeddings_and_tokens(tiny):
     # One compiled training step with a loss of zero gradient: Adam's own update is then zero,
     # so the step changes exactly the variables that weight decay reaches.
-    model = build_vit(num_classes=3, init_values=0.1, distillation_token=True, pooling="gap", **tiny)
+    model = build_deit(num_classes=3, init_values=0.1, distillation_token=True, **tiny)
     for variable in model.trainable_variables:
         variable.assign(np.ones(variable.shape, "float32"))
     optimizer = build_optimizer(
@@ -22,9 +22,9 @@ def test_weight_decay_skips_biases_norms_layerscale_position_embeddings_and_toke
 
     decayed = {v.path for v in model.trainable_variables if not np.allclose(keras.ops.convert_to_numpy(v), 1.0)}
     kept = {v.path for v in model.trainable_variables} - decayed
-    # Every kernel is decayed (by lr * wd = 0.05): the patch projection, qkv, proj, fc1, fc2, head.
+    # Every kernel is decayed (by lr * wd = 0.05): the patch projection, qkv, proj, fc1, fc2, both heads.
     assert decayed == {v.path for v in model.trainable_variables if v.name == "kernel"}
-    assert len(decayed) == 2 + 4 * tiny["depth"]
+    assert len(decayed) == 3 + 4 * tiny["depth"]
     for v in model.trainable_variables:
         if v.path in decayed:
             np.testing.assert_allclose(keras.ops.convert_to_numpy(v), 1.0 - 0.1 * 0.5, rtol=1e-6)
