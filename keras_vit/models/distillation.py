@@ -61,6 +61,7 @@ class DistillationModel(keras.Model):
         self.student = student
         self.teacher = teacher
         self.heads = heads
+        self.built = True  # its layers are built models; BackupAndRestore needs a built model
 
     def save(self, filepath, overwrite=True, **kwargs):
         """Saves the student alone (so checkpoint callbacks write a deployable DeiT)."""
