@@ -24,4 +24,7 @@ from keras_vit.models import (
     list_configs,
 )
 
+# Registers the AdamW that `keras-vit train` compiles with, so trained .keras files reload with their optimizer.
+from keras_vit.training import optimizer as _training_optimizer  # noqa: E402,F401
+
 __version__ = "0.1.0"

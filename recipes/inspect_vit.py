@@ -99,9 +99,9 @@ def main():
 
     compare = {}
     if args.model:
-        model = keras.saving.load_model(args.model)
+        model = keras.saving.load_model(args.model, compile=False)
         if args.cnn:
-            cnn = keras.saving.load_model(args.cnn)
+            cnn = keras.saving.load_model(args.cnn, compile=False)
             compare[cnn.name] = (cnn, args.cnn_layers)
     else:
         keras.utils.set_random_seed(0)

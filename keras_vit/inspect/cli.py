@@ -55,11 +55,11 @@ def run(args):
         raise FileNotFoundError(f"No such file: {', '.join(missing)}.")
     if bool(args.compare_model) != bool(args.compare_layers):
         raise ValueError("--compare-model and --compare-layers go together: give both or neither.")
-    model = keras.saving.load_model(args.model)
+    model = keras.saving.load_model(args.model, compile=False)
     images = load_images(args.images, model.input_shape[1:], args.scale, args.resize)
     compare = {}
     if args.compare_model:
-        other = keras.saving.load_model(args.compare_model)
+        other = keras.saving.load_model(args.compare_model, compile=False)
         compare[other.name] = (other, args.compare_layers)
     for path in write_report(model, images, args.out, layer=args.layer, compare=compare, batch_size=args.batch_size):
         print(path)

@@ -13,7 +13,10 @@ CNN = dict(widths=(4, 8), blocks_per_stage=1)
 def test_cnn_then_distilled_deit_through_train(tiny_idx_dir, tmp_path):
     cnn = train(tiny_config(tiny_idx_dir, tmp_path / "cnn", model="resnet", model_overrides=CNN, epochs=1))
     teacher_path = tmp_path / "cnn" / "model.keras"
-    teacher_weights = keras.saving.load_model(teacher_path, compile=False).get_weights()
+    # A trained model reloads with its optimizer (keras_vit registers the AdamW it compiles with).
+    reloaded = keras.saving.load_model(teacher_path)
+    assert type(reloaded.optimizer).__name__ == "AdamW"
+    teacher_weights = reloaded.get_weights()
     assert 0.0 <= cnn.test_accuracy <= 1.0
 
     deit = train(
