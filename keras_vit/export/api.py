@@ -68,8 +68,9 @@ def export(
     check_request(format, quantize, representative_data, path, overwrite)
     image_shape = model_image_shape(model)
     representative_images = as_images(representative_data, image_shape, "representative_data")
-    if verify_data is None:
-        verify_data = representative_images
+    verify_images = as_images(verify_data, image_shape, "verify_data")
+    if verify_images is None:
+        verify_images = representative_images
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
@@ -80,7 +81,7 @@ def export(
                 model,
                 staged,
                 quantize,
-                verify_data,
+                verify_images,
                 max_abs_diff=max_abs_diff,
                 min_top1_agreement=min_top1_agreement,
                 latency_runs=latency_runs,

@@ -20,8 +20,10 @@ def model(tiny):
         (dict(format="tflite", quantize="int8"), r"quantize='int8' calibrates .* pass representative_data"),
         (dict(format="tflite", quantize="int8", representative_data=np.zeros((4, 16, 16, 1))),
          r"representative_data must be images shaped \(N, 16, 16, 3\); got \(4, 16, 16, 1\)"),
+        (dict(format="tflite", verify_data=np.zeros((4, 16, 16))),
+         r"verify_data must be images shaped \(N, 16, 16, 3\); got \(4, 16, 16\)"),
     ],
-    ids=["format", "quantize", "quantize-not-tflite", "int8-without-data", "data-shape"],
+    ids=["format", "quantize", "quantize-not-tflite", "int8-without-data", "data-shape", "verify-data-shape"],
 )
 def test_bad_request_is_refused_before_any_work(model, tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
