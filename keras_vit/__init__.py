@@ -21,5 +21,6 @@ from keras_vit.models import (
     get_config,
     list_configs,
 )
+from keras_vit.training import TrainConfig, train
 
 __version__ = "0.1.0"

@@ -4,11 +4,13 @@ import argparse
 import sys
 
 from keras_vit.inspect import cli as inspect_cli
+from keras_vit.training import cli as training_cli
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="keras-vit", description="Vision Transformers for Keras 3.")
     subparsers = parser.add_subparsers(dest="command", required=True)
+    training_cli.add_parser(subparsers)
     inspect_cli.add_parser(subparsers)
     args = parser.parse_args(argv)
     return args.handler(args)

@@ -43,20 +43,15 @@ def train(config=None, *, callbacks=()):
     the loss inside the distribution scope chosen by `config.strategy`, runs `model.fit` with
     the test split as validation data, evaluates, and writes into `config.run_dir`:
     `model.keras` (the final model), `best.keras` (the epoch with the best test accuracy),
-    `history.csv` / `history.json`, `config.json` and `result.json`. If `output_dir` holds the
-    backup of an interrupted run of the same config, training resumes after its last
-    finished epoch (a different config there is an error, raised before any work). Extra Keras `callbacks` run after the built-in ones.
+    `history.csv` / `history.json`, `config.json` and `result.json`. If the folder holds the
+    backup of an interrupted run of the same config, training resumes after its last finished
+    epoch (a different config there is an error, raised before any work). Extra Keras
+    `callbacks` run after the built-in ones.
     """
     from keras_vit.data import get_datasets
 
     config = config or TrainConfig()
-    get_config(config.model, **config.model_overrides)  # unknown names and fields fail here, before any work
-    for field in ("image_size", "channels"):
-        if field in config.model_overrides:
-            raise ValueError(
-                f"model_overrides sets {field!r}, but the model takes its input shape from the data; "
-                "set TrainConfig.image_size to resize the images instead."
-            )
+    check_model_overrides(config)
     augment = _augment(config.augment, config.label_smoothing)
     distribution = get_distribution(config.strategy)  # first: MultiWorkerMirroredStrategy must precede any TF op
     keras.utils.set_random_seed(config.seed)
@@ -74,9 +69,6 @@ def train(config=None, *, callbacks=()):
         data_dir=config.data_dir,
         seed=config.seed,
     )
-    one_hot = _one_hot_labels(train_ds)
-    if _one_hot_labels(test_ds) != one_hot:
-        raise ValueError(f"Train and test labels differ in format: {train_ds.element_spec[1]} vs {test_ds.element_spec[1]}.")
     steps_per_epoch = _steps_per_epoch(train_ds, info["num_train"], global_batch_size)
     total_steps, warmup_steps = schedule_steps(config.epochs, steps_per_epoch, config.warmup_epochs)
     peak_lr = peak_learning_rate(config.base_learning_rate, global_batch_size, config.base_batch_size)
@@ -89,23 +81,11 @@ def train(config=None, *, callbacks=()):
     )
 
     with distribution.scope():
-        height, width, channels = info["image_shape"]
-        with _dtype_policy(config.precision):
-            model = build_vit(
-                config.model,
-                num_classes=info["num_classes"],
-                image_size=(height, width),
-                channels=channels,
-                **config.model_overrides,
-            )
+        model = build_model(config, info["num_classes"], info["image_shape"])
         optimizer = build_optimizer(
             model.trainable_variables, peak_lr, total_steps, warmup_steps, config.weight_decay, config.clipnorm
         )
-        if one_hot:  # soft labels (label smoothing, MixUp, CutMix), already smoothed by the data pipeline
-            loss = keras.losses.CategoricalCrossentropy(from_logits=True)
-        else:
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+        compile_model(model, optimizer, soft_labels=len(train_ds.element_spec[1].shape) == 2, jit_compile=config.jit_compile)
         start = time.perf_counter()
         model.fit(
             train_ds,
@@ -116,20 +96,18 @@ def train(config=None, *, callbacks=()):
                 *callbacks,
             ],
             verbose=config.verbose,
+            shuffle=False,  # get_datasets shuffles; Keras' own shuffling does not apply to a tf.data.Dataset
         )
         fit_seconds = time.perf_counter() - start
         test_loss, test_accuracy = model.evaluate(test_ds, verbose=0)
 
     model.save(os.path.join(output_dir, "model.keras"))
-    history = read_history(output_dir)
-    with open(os.path.join(output_dir, "history.json"), "w") as f:
-        json.dump(history, f, indent=1)
     epochs_run = config.epochs - resume_from_epoch
     result = TrainResult(
         model=model,
         test_accuracy=float(test_accuracy),
         test_loss=float(test_loss),
-        history=history,
+        history=read_history(output_dir),
         output_dir=output_dir,
         num_replicas=distribution.num_replicas,
         global_batch_size=global_batch_size,
@@ -137,10 +115,56 @@ def train(config=None, *, callbacks=()):
         fit_seconds=fit_seconds,
         images_per_second=epochs_run * info["num_train"] / fit_seconds if epochs_run else 0.0,
     )
-    with open(os.path.join(output_dir, "result.json"), "w") as f:
-        summary = {k: v for k, v in dataclasses.asdict(result).items() if k not in ("model", "history")}
-        json.dump(summary, f, indent=1)
+    write_result(result)
     return result
+
+
+def check_model_overrides(config):
+    """Raise `ValueError` for an unknown model name or field, or one the data decides."""
+    get_config(config.model, **config.model_overrides)
+    for field in ("image_size", "channels"):
+        if field in config.model_overrides:
+            raise ValueError(
+                f"model_overrides sets {field!r}, but the model takes its input shape from the data; "
+                "set TrainConfig.image_size to resize the images instead."
+            )
+
+
+def build_model(config, num_classes, image_shape):
+    """The ViT of `config` for images `image_shape` `(H, W, C)`, its layers under the dtype policy
+    `config.precision` (the head stays float32, so logits are float32 under mixed precision)."""
+    height, width, channels = image_shape
+    with _dtype_policy(config.precision):
+        return build_vit(
+            config.model,
+            num_classes=num_classes,
+            image_size=(height, width),
+            channels=channels,
+            **config.model_overrides,
+        )
+
+
+def compile_model(model, optimizer, soft_labels, jit_compile="auto"):
+    """Compile with cross-entropy on logits (categorical for one-hot / soft labels, which the
+    data pipeline has already smoothed or mixed; sparse for int labels) and accuracy. Under
+    `mixed_float16`, Keras wraps the optimizer in a `LossScaleOptimizer`."""
+    if soft_labels:
+        loss = keras.losses.CategoricalCrossentropy(from_logits=True)
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    if jit_compile == "auto":
+        jit_compile = keras.backend.backend() != "torch"
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=jit_compile)
+
+
+def write_result(result):
+    """`history.json` and `result.json` (the figures of `result`) into its output folder."""
+    with open(os.path.join(result.output_dir, "history.json"), "w") as f:
+        json.dump(result.history, f, indent=1)
+    with open(os.path.join(result.output_dir, "result.json"), "w") as f:
+        fields = [f.name for f in dataclasses.fields(result) if f.name not in ("model", "history")]
+        summary = {name: getattr(result, name) for name in fields}
+        json.dump(summary, f, indent=1)
 
 
 def _augment(augment, label_smoothing):
@@ -156,10 +180,6 @@ def _augment(augment, label_smoothing):
             f"label_smoothing={augment.label_smoothing}; set only one."
         )
     return dataclasses.replace(augment, label_smoothing=label_smoothing)
-
-
-def _one_hot_labels(dataset):
-    return len(dataset.element_spec[1].shape) == 2
 
 
 def _steps_per_epoch(dataset, num_train, global_batch_size):

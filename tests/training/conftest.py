@@ -1,13 +1,6 @@
-import os
-import pathlib
-import subprocess
-import sys
-
 import pytest
 
 from tiny_training import NUM_TEST, NUM_TRAIN
-
-REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -25,20 +18,3 @@ def tiny_idx_dir(data_dir, tmp_path_factory):
     }.items():
         write_idx(folder / name, array.astype("uint8"))
     return folder
-
-
-def python_env(**extra):
-    """The environment for a child Python: this backend, this checkout first on the path."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests" / "training")]))
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    env.update(extra)
-    return env
-
-
-def run_python(args, timeout=240, **env):
-    """Run `python *args` to completion; fail the test with its output if it fails."""
-    process = subprocess.run(
-        [sys.executable, *map(str, args)], env=python_env(**env), capture_output=True, text=True, timeout=timeout
-    )
-    assert process.returncode == 0, f"exit {process.returncode}\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
-    return process.stdout

@@ -4,27 +4,28 @@ import keras
 import numpy as np
 import pytest
 
-from keras_vit import build_vit
+from keras_vit import build_deit
 from keras_vit.training import build_optimizer, peak_learning_rate, schedule_steps, warmup_cosine
+from tiny_training import TEST_JIT
 
 
 def test_weight_decay_skips_biases_norms_layerscale_position_embeddings_and_tokens(tiny):
     # One compiled training step with a loss of zero gradient: Adam's own update is then zero,
     # so the step changes exactly the variables that weight decay reaches.
-    model = build_vit(num_classes=3, init_values=0.1, distillation_token=True, pooling="gap", **tiny)
+    model = build_deit(num_classes=3, init_values=0.1, distillation_token=True, **tiny)
     for variable in model.trainable_variables:
         variable.assign(np.ones(variable.shape, "float32"))
     optimizer = build_optimizer(
         model.trainable_variables, peak_lr=0.1, total_steps=10, warmup_steps=0, weight_decay=0.5, clipnorm=None
     )
-    model.compile(optimizer=optimizer, loss=lambda labels, logits: keras.ops.sum(logits) * 0.0)
+    model.compile(optimizer=optimizer, loss=lambda labels, logits: keras.ops.sum(logits) * 0.0, jit_compile=TEST_JIT)
     model.train_on_batch(np.zeros((2, 16, 16, 3), "float32"), np.zeros((2, 3), "float32"))
 
     decayed = {v.path for v in model.trainable_variables if not np.allclose(keras.ops.convert_to_numpy(v), 1.0)}
     kept = {v.path for v in model.trainable_variables} - decayed
-    # Every kernel is decayed (by lr * wd = 0.05): the patch projection, qkv, proj, fc1, fc2, head.
+    # Every kernel is decayed (by lr * wd = 0.05): patch projection, qkv, proj, fc1, fc2, both heads.
     assert decayed == {v.path for v in model.trainable_variables if v.name == "kernel"}
-    assert len(decayed) == 2 + 4 * tiny["depth"]
+    assert len(decayed) == 3 + 4 * tiny["depth"]
     for v in model.trainable_variables:
         if v.path in decayed:
             np.testing.assert_allclose(keras.ops.convert_to_numpy(v), 1.0 - 0.1 * 0.5, rtol=1e-6)
@@ -32,7 +33,7 @@ def test_weight_decay_skips_biases_norms_layerscale_position_embeddings_and_toke
         "bias", "gamma", "beta", "cls_token", "dist_token", "position_embeddings"
     }  # fmt: skip
     # Each block keeps its qkv/proj/fc1/fc2 biases, two LayerNorms (gamma, beta) and two LayerScales.
-    assert sum(f"block_0/" in path for path in kept) == 4 + 4 + 2
+    assert sum("block_0/" in path for path in kept) == 4 + 4 + 2
 
 
 def test_schedule_warms_up_linearly_then_decays_along_a_cosine_to_zero():

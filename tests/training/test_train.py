@@ -11,8 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import python_env, run_python
-from tiny_training import summary, tiny_config
+from tiny_training import python_env, run_python, summary, tiny_config
 
 BACKEND = keras.backend.backend()
 SCRIPT = os.path.join(os.path.dirname(__file__), "tiny_training.py")

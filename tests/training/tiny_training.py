@@ -6,9 +6,16 @@ weights, for the parent test to compare.
 """
 
 import json
+import os
+import pathlib
+import subprocess
 import sys
 
+import keras
+
 from keras_vit.training import TrainConfig
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
 
 # A 1-block ViT on 28x28 grayscale patches of 7: a few seconds of training on any backend.
 TINY_MODEL = dict(patch_size=7, dim=32, depth=1, num_heads=2, mlp_dim=64)
@@ -16,6 +23,9 @@ TINY_MODEL = dict(patch_size=7, dim=32, depth=1, num_heads=2, mlp_dim=64)
 # images, whatever order a distributed input pipeline reads them in: runs on one and on two
 # devices must then agree step for step.
 NUM_TRAIN, NUM_TEST, GLOBAL_BATCH = 64, 128, 64
+# XLA is the default on TensorFlow but compiles slowly on CPU; tests other than the CLI's skip it
+# there. JAX always compiles (eager JAX is far slower).
+TEST_JIT = keras.backend.backend() == "jax"
 
 
 def tiny_config(data_dir, output_dir, **changes):
@@ -33,6 +43,7 @@ def tiny_config(data_dir, output_dir, **changes):
         output_dir=str(output_dir),
         tensorboard=False,
         verbose=0,
+        jit_compile=TEST_JIT,
     )
     fields.update(changes)
     return TrainConfig(**fields)
@@ -40,8 +51,6 @@ def tiny_config(data_dir, output_dir, **changes):
 
 def summary(result):
     """The figures of a `TrainResult` that runs on different devices should share."""
-    import keras
-
     head = result.model.get_layer("head").kernel
     return dict(
         num_replicas=result.num_replicas,
@@ -51,6 +60,23 @@ def summary(result):
         test_accuracy=result.test_accuracy,
         head_kernel=keras.ops.convert_to_numpy(head).ravel()[:16].tolist(),
     )
+
+
+def python_env(**extra):
+    """The environment for a child Python: this backend, this checkout first on the path."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests" / "training")]))
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env.update(extra)
+    return env
+
+
+def run_python(args, timeout=240, **env):
+    """Run `python *args` to completion; fail the test with its output if it fails."""
+    process = subprocess.run(
+        [sys.executable, *map(str, args)], env=python_env(**env), capture_output=True, text=True, timeout=timeout
+    )
+    assert process.returncode == 0, f"exit {process.returncode}\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
+    return process.stdout
 
 
 if __name__ == "__main__":
