@@ -51,7 +51,7 @@ def train(config=None, *, callbacks=()):
     from keras_vit.data import get_datasets
 
     config = config or TrainConfig()
-    check_model_overrides(config)
+    check_config(config)
     augment = _augment(config.augment, config.label_smoothing)
     distribution = get_distribution(config.strategy)  # first: MultiWorkerMirroredStrategy must precede any TF op
     keras.utils.set_random_seed(config.seed)
@@ -119,14 +119,23 @@ def train(config=None, *, callbacks=()):
     return result
 
 
-def check_model_overrides(config):
-    """Raise `ValueError` for an unknown model name or field, or one the data decides."""
+def check_config(config):
+    """Raise `ValueError` for an unknown model name or field, one the data decides, or a
+    precision this backend cannot run."""
     get_config(config.model, **config.model_overrides)
     for field in ("image_size", "channels"):
         if field in config.model_overrides:
             raise ValueError(
                 f"model_overrides sets {field!r}, but the model takes its input shape from the data; "
                 "set TrainConfig.image_size to resize the images instead."
+            )
+    if config.precision == "mixed_float16" and keras.backend.backend() == "jax":
+        import jax
+
+        if jax.default_backend() == "cpu":
+            raise ValueError(
+                "precision='mixed_float16' does not run on JAX's CPU backend (its matmul has no float16); "
+                "use 'mixed_bfloat16' or 'float32' there."
             )
 
 
