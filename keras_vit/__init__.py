@@ -23,6 +23,7 @@ from keras_vit.models import (
     get_config,
     list_configs,
 )
+from keras_vit.training import TrainConfig, train
 
 # Registers the AdamW that `keras-vit train` compiles with, so trained .keras files reload with their optimizer.
 from keras_vit.training import optimizer as _training_optimizer  # noqa: E402,F401

@@ -27,7 +27,8 @@ def add_parser(subparsers):
         action="append",
         default=[],
         metavar="FIELD=VALUE",
-        help="override a ViTConfig field of the model, e.g. --set drop_path_rate=0.1 (repeatable)",
+        help="override a ViTConfig field of the model, e.g. --set drop_path_rate=0.1 (repeatable); "
+        "a --model other than the recipe's starts from no overrides",
     )
     for field in dataclasses.fields(TrainConfig):
         if field.name == "model_overrides":
@@ -50,7 +51,8 @@ def run(args):
         for name, value in vars(args).items()
         if value is not None and name not in ("recipe", "model_overrides", "command", "handler")
     }
-    overrides = dict(config.model_overrides)
+    # A different --model drops the recipe's overrides, which were meant for the recipe's model.
+    overrides = dict(config.model_overrides) if changes.get("model", config.model) == config.model else {}
     for item in args.model_overrides:
         key, sep, value = item.partition("=")
         if not sep:

@@ -59,23 +59,7 @@ def _tensorflow(strategy):
     import tensorflow as tf
 
     if strategy == "multi_worker":
-        if not os.environ.get("TF_CONFIG"):
-            raise ValueError(
-                "strategy='multi_worker' needs the TF_CONFIG environment variable, e.g. "
-                '{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker", "index": 0}}.'
-            )
-        # Created before anything else touches the TF runtime, as MultiWorkerMirroredStrategy requires.
-        tf_strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        patch_keras_for_multi_worker()
-        resolver = tf_strategy.cluster_resolver
-        # Every worker writes files; only the chief's go to output_dir itself.
-        worker = None if tf_strategy.extended.should_checkpoint else f"{resolver.task_type}_{resolver.task_id}"
-        return Distribution(
-            f"MultiWorkerMirroredStrategy ({tf_strategy.num_replicas_in_sync} replicas)",
-            tf_strategy.num_replicas_in_sync,
-            tf_strategy.scope,
-            worker,
-        )
+        return _tensorflow_multi_worker()
     gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
     if strategy == "auto" and not gpus:
         tf_strategy = tf.distribute.get_strategy()
@@ -90,9 +74,28 @@ def _tensorflow(strategy):
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         tf_strategy = tf.distribute.TPUStrategy(resolver)
-    name = type(tf_strategy).__name__
-    return Distribution(f"{name} ({tf_strategy.num_replicas_in_sync} replicas)",
-                        tf_strategy.num_replicas_in_sync, tf_strategy.scope)
+    replicas = tf_strategy.num_replicas_in_sync
+    return Distribution(f"{type(tf_strategy).__name__} ({replicas} replicas)", replicas, tf_strategy.scope)
+
+
+def _tensorflow_multi_worker():
+    import tensorflow as tf
+
+    from keras_vit.training.multi_worker_patch import patch_keras_for_multi_worker
+
+    if not os.environ.get("TF_CONFIG"):
+        raise ValueError(
+            "strategy='multi_worker' needs the TF_CONFIG environment variable, e.g. "
+            '{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker", "index": 0}}.'
+        )
+    # Created before anything else touches the TF runtime, as MultiWorkerMirroredStrategy requires.
+    tf_strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    patch_keras_for_multi_worker()
+    resolver = tf_strategy.cluster_resolver
+    # Every worker writes files; only the chief's go to output_dir itself.
+    worker = None if tf_strategy.extended.should_checkpoint else f"{resolver.task_type}_{resolver.task_id}"
+    replicas = tf_strategy.num_replicas_in_sync
+    return Distribution(f"MultiWorkerMirroredStrategy ({replicas} replicas)", replicas, tf_strategy.scope, worker)
 
 
 def _jax(strategy):
@@ -101,47 +104,3 @@ def _jax(strategy):
         return Distribution(f"single device ({devices[0]})", 1)
     data_parallel = keras.distribution.DataParallel(devices=devices)
     return Distribution(f"DataParallel over {len(devices)} devices", len(devices), data_parallel.scope)
-
-
-
-def patch_keras_for_multi_worker():
-    """Work around keras-team/keras#20585: Keras 3's TF trainer fails in `fit` under
-    MultiWorkerMirroredStrategy, at two places this patches (TF-only by nature):
-
-    - before training it averages a first input batch across workers with an eager `reduce`
-      that TF cannot do on `PerReplica` values, only to learn the batch's shapes: here it gets
-      this worker's own part of the batch instead;
-    - after each step it averages the (scalar) metric results across workers with
-      `reduce("MEAN", axis=0)`, which is invalid for scalars: here with `axis=None`.
-
-    The multi-worker test (two workers on 127.0.0.1) fails if either patch stops working.
-    """
-    import tensorflow as tf
-    from keras import tree
-    from keras.src.backend.tensorflow import trainer as tf_trainer
-
-    if getattr(tf_trainer, "_keras_vit_multi_worker_patch", False):
-        return
-    reduce_per_replica = tf_trainer.reduce_per_replica
-
-    def reduce_scalars_per_replica(values, strategy, reduction):
-        if reduction in ("auto", "mean") and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-            return tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
-        return reduce_per_replica(values, strategy, reduction)
-
-    def maybe_symbolic_build(self, iterator=None, data_batch=None):
-        if iterator is not None:
-            for _, _, batches in iterator:
-                data_batch = next(batches)
-                break
-        strategy = self.distribute_strategy
-        local = tree.map_structure(
-            lambda v: strategy.experimental_local_results(v)[0] if isinstance(v, tf.distribute.DistributedValues) else v,
-            data_batch,
-        )
-        with strategy.scope():
-            self._symbolic_build(data_batch=local)
-
-    tf_trainer.reduce_per_replica = reduce_scalars_per_replica
-    tf_trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
-    tf_trainer._keras_vit_multi_worker_patch = True

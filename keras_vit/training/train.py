@@ -45,21 +45,13 @@ def train(config=None, *, callbacks=()):
     `model.keras` (the final model), `best.keras` (the epoch with the best test accuracy),
     `history.csv` / `history.json`, `config.json` and `result.json`. If `output_dir` holds the
     backup of an interrupted run of the same config, training resumes after its last
-    finished epoch (a different config there is an error, raised before any work). Extra Keras `callbacks` run after the built-in ones.
+    finished epoch (a different config there is an error, raised before any work). Extra Keras
+    `callbacks` run after the built-in ones.
     """
     from keras_vit.data import get_datasets
 
     config = config or TrainConfig()
-    if config.model != "resnet":
-        get_config(config.model, **config.model_overrides)  # unknown names and fields fail here, before any work
-    if config.teacher is not None and not os.path.isfile(config.teacher):
-        raise FileNotFoundError(f"Teacher model {config.teacher!r} not found: give the path of a .keras file.")
-    for field in ("image_size", "channels"):
-        if field in config.model_overrides:
-            raise ValueError(
-                f"model_overrides sets {field!r}, but the model takes its input shape from the data; "
-                "set TrainConfig.image_size to resize the images instead."
-            )
+    check_config(config)
     augment = _augment(config.augment, config.label_smoothing)
     distribution = get_distribution(config.strategy)  # first: MultiWorkerMirroredStrategy must precede any TF op
     keras.utils.set_random_seed(config.seed)
@@ -77,8 +69,8 @@ def train(config=None, *, callbacks=()):
         data_dir=config.data_dir,
         seed=config.seed,
     )
-    one_hot = _one_hot_labels(train_ds)
-    if _one_hot_labels(test_ds) != one_hot:
+    soft_labels = _one_hot_labels(train_ds)
+    if _one_hot_labels(test_ds) != soft_labels:
         raise ValueError(f"Train and test labels differ in format: {train_ds.element_spec[1]} vs {test_ds.element_spec[1]}.")
     steps_per_epoch = _steps_per_epoch(train_ds, info["num_train"], global_batch_size)
     total_steps, warmup_steps = schedule_steps(config.epochs, steps_per_epoch, config.warmup_epochs)
@@ -92,16 +84,11 @@ def train(config=None, *, callbacks=()):
     )
 
     with distribution.scope():
-        with _dtype_policy(config.precision):
-            model = build_model(config, info)
+        model = build_model(config, info["num_classes"], info["image_shape"])
         optimizer = build_optimizer(
             model.trainable_variables, peak_lr, total_steps, warmup_steps, config.weight_decay, config.clipnorm
         )
-        if one_hot:  # soft labels (label smoothing, MixUp, CutMix), already smoothed by the data pipeline
-            loss = keras.losses.CategoricalCrossentropy(from_logits=True)
-        else:
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+        compile_model(model, optimizer, soft_labels=soft_labels, jit_compile=config.jit_compile)
         start = time.perf_counter()
         model.fit(
             train_ds,
@@ -112,20 +99,18 @@ def train(config=None, *, callbacks=()):
                 *callbacks,
             ],
             verbose=config.verbose,
+            shuffle=False,  # get_datasets shuffles; Keras' own shuffling does not apply to a tf.data.Dataset
         )
         fit_seconds = time.perf_counter() - start
         test_loss, test_accuracy = model.evaluate(test_ds, verbose=0)
 
     model.save(os.path.join(output_dir, "model.keras"))
-    history = read_history(output_dir)
-    with open(os.path.join(output_dir, "history.json"), "w") as f:
-        json.dump(history, f, indent=1)
     epochs_run = config.epochs - resume_from_epoch
     result = TrainResult(
         model=getattr(model, "student", model),  # a distilled run returns the student, as it saves it
         test_accuracy=float(test_accuracy),
         test_loss=float(test_loss),
-        history=history,
+        history=read_history(output_dir),
         output_dir=output_dir,
         num_replicas=distribution.num_replicas,
         global_batch_size=global_batch_size,
@@ -133,11 +118,55 @@ def train(config=None, *, callbacks=()):
         fit_seconds=fit_seconds,
         images_per_second=epochs_run * info["num_train"] / fit_seconds if epochs_run else 0.0,
     )
-    with open(os.path.join(output_dir, "result.json"), "w") as f:
-        # Not dataclasses.asdict: it deep-copies (pickles) the model.
-        summary = {f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name not in ("model", "history")}
-        json.dump(summary, f, indent=1)
+    write_result(result)
     return result
+
+
+def check_config(config):
+    """Raise before any work for an unknown model name or field, a field the data decides, a
+    missing teacher file, or a precision this backend cannot run."""
+    if config.model != "resnet":
+        get_config(config.model, **config.model_overrides)
+    if config.teacher is not None and not os.path.isfile(config.teacher):
+        raise FileNotFoundError(f"Teacher model {config.teacher!r} not found: give the path of a .keras file.")
+    for field in ("image_size", "channels"):
+        if field in config.model_overrides:
+            raise ValueError(
+                f"model_overrides sets {field!r}, but the model takes its input shape from the data; "
+                "set TrainConfig.image_size to resize the images instead."
+            )
+    if config.precision == "mixed_float16" and keras.backend.backend() == "jax":
+        import jax
+
+        if jax.default_backend() == "cpu":
+            raise ValueError(
+                "precision='mixed_float16' does not run on JAX's CPU backend (its matmul has no float16); "
+                "use 'mixed_bfloat16' or 'float32' there."
+            )
+
+
+def compile_model(model, optimizer, soft_labels, jit_compile="auto"):
+    """Compile with cross-entropy on logits (categorical for one-hot / soft labels, which the
+    data pipeline has already smoothed or mixed; sparse for int labels) and accuracy. Under
+    `mixed_float16`, Keras wraps the optimizer in a `LossScaleOptimizer`. `jit_compile="auto"`
+    means XLA on TensorFlow and JAX, not torch (see `TrainConfig`)."""
+    if soft_labels:
+        loss = keras.losses.CategoricalCrossentropy(from_logits=True)
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    if jit_compile == "auto":
+        jit_compile = keras.backend.backend() != "torch"
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=jit_compile)
+
+
+def write_result(result):
+    """`history.json` and `result.json` (the figures of `result`) into its output folder."""
+    with open(os.path.join(result.output_dir, "history.json"), "w") as f:
+        json.dump(result.history, f, indent=1)
+    with open(os.path.join(result.output_dir, "result.json"), "w") as f:
+        # Not dataclasses.asdict: it deep-copies (pickles) the model.
+        fields = [f.name for f in dataclasses.fields(result) if f.name not in ("model", "history")]
+        json.dump({name: getattr(result, name) for name in fields}, f, indent=1)
 
 
 def _augment(augment, label_smoothing):
@@ -175,17 +204,20 @@ def _dtype_policy(name):
         keras.config.set_dtype_policy(previous)
 
 
-def build_model(config, info):
-    """The model `config.model` names, sized for the data in `info`; with `config.teacher`, the
-    DeiT student wrapped with its frozen teacher in a `DistillationModel`."""
-    height, width, channels = info["image_shape"]
-    shape = dict(num_classes=info["num_classes"], image_size=(height, width), channels=channels)
-    if config.model == "resnet":
-        model = build_resnet(**shape, **config.model_overrides)
-    elif get_config(config.model, **config.model_overrides).distillation_token:
-        model = build_deit(config.model, **shape, **config.model_overrides)
-    else:
-        model = build_vit(config.model, **shape, **config.model_overrides)
+def build_model(config, num_classes, image_shape):
+    """The model `config.model` names for images `image_shape` `(H, W, C)`, its layers under the
+    dtype policy `config.precision` (heads stay float32, so logits are float32 under mixed
+    precision); with `config.teacher`, the DeiT student wrapped with its frozen teacher in a
+    `DistillationModel`."""
+    height, width, channels = image_shape
+    shape = dict(num_classes=num_classes, image_size=(height, width), channels=channels)
+    with _dtype_policy(config.precision):
+        if config.model == "resnet":
+            model = build_resnet(**shape, **config.model_overrides)
+        elif get_config(config.model, **config.model_overrides).distillation_token:
+            model = build_deit(config.model, **shape, **config.model_overrides)
+        else:
+            model = build_vit(config.model, **shape, **config.model_overrides)
     if config.teacher is None:
         return model
     teacher = keras.saving.load_model(config.teacher, compile=False)

@@ -1,10 +1,6 @@
-import pathlib
-
 import pytest
 
 from tiny_training import NUM_TEST, NUM_TRAIN
-
-REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")

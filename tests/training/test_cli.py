@@ -13,7 +13,7 @@ import pytest
 from subprocesses import python_env
 from tiny_training import TINY_MODEL
 
-EPOCHS = 8
+EPOCHS = 5
 
 
 def train_command(data_dir, output_dir):
@@ -21,7 +21,7 @@ def train_command(data_dir, output_dir):
     return [
         sys.executable, "-m", "keras_vit.cli", "train",
         "--data", "fashion_mnist_idx", "--data-dir", str(data_dir), "--output-dir", str(output_dir),
-        "--epochs", str(EPOCHS), "--batch-size", "8", "--warmup-epochs", "1", "--augment", "none",
+        "--epochs", str(EPOCHS), "--batch-size", "16", "--warmup-epochs", "1", "--augment", "none",
         "--no-tensorboard", "--verbose", "2", *overrides,
     ]  # fmt: skip
 

@@ -6,6 +6,7 @@ import pytest
 
 from keras_vit import build_deit
 from keras_vit.training import build_optimizer, peak_learning_rate, schedule_steps, warmup_cosine
+from tiny_training import TEST_JIT
 
 
 def test_weight_decay_skips_biases_norms_layerscale_position_embeddings_and_tokens(tiny):
@@ -17,7 +18,7 @@ def test_weight_decay_skips_biases_norms_layerscale_position_embeddings_and_toke
     optimizer = build_optimizer(
         model.trainable_variables, peak_lr=0.1, total_steps=10, warmup_steps=0, weight_decay=0.5, clipnorm=None
     )
-    model.compile(optimizer=optimizer, loss=lambda labels, logits: keras.ops.sum(logits) * 0.0)
+    model.compile(optimizer=optimizer, loss=lambda labels, logits: keras.ops.sum(logits) * 0.0, jit_compile=TEST_JIT)
     model.train_on_batch(np.zeros((2, 16, 16, 3), "float32"), np.zeros((2, 3), "float32"))
 
     decayed = {v.path for v in model.trainable_variables if not np.allclose(keras.ops.convert_to_numpy(v), 1.0)}
@@ -32,7 +33,7 @@ def test_weight_decay_skips_biases_norms_layerscale_position_embeddings_and_toke
         "bias", "gamma", "beta", "cls_token", "dist_token", "position_embeddings"
     }  # fmt: skip
     # Each block keeps its qkv/proj/fc1/fc2 biases, two LayerNorms (gamma, beta) and two LayerScales.
-    assert sum(f"block_0/" in path for path in kept) == 4 + 4 + 2
+    assert sum("block_0/" in path for path in kept) == 4 + 4 + 2
 
 
 def test_schedule_warms_up_linearly_then_decays_along_a_cosine_to_zero():

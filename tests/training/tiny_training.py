@@ -8,6 +8,8 @@ weights, for the parent test to compare.
 import json
 import sys
 
+import keras
+
 from keras_vit.training import TrainConfig
 
 # A 1-block ViT on 28x28 grayscale patches of 7: a few seconds of training on any backend.
@@ -16,6 +18,9 @@ TINY_MODEL = dict(patch_size=7, dim=32, depth=1, num_heads=2, mlp_dim=64)
 # images, whatever order a distributed input pipeline reads them in: runs on one and on two
 # devices must then agree step for step.
 NUM_TRAIN, NUM_TEST, GLOBAL_BATCH = 64, 128, 64
+# XLA is the default on TensorFlow but compiles slowly on CPU; tests other than the CLI's skip it
+# there. JAX always compiles (eager JAX is far slower).
+TEST_JIT = keras.backend.backend() == "jax"
 
 
 def tiny_config(data_dir, output_dir, **changes):
@@ -33,6 +38,7 @@ def tiny_config(data_dir, output_dir, **changes):
         output_dir=str(output_dir),
         tensorboard=False,
         verbose=0,
+        jit_compile=TEST_JIT,
     )
     fields.update(changes)
     return TrainConfig(**fields)
@@ -40,8 +46,6 @@ def tiny_config(data_dir, output_dir, **changes):
 
 def summary(result):
     """The figures of a `TrainResult` that runs on different devices should share."""
-    import keras
-
     head = result.model.get_layer("head").kernel
     return dict(
         num_replicas=result.num_replicas,
