@@ -1,6 +1,6 @@
 """keras_vit: Vision Transformers for Keras 3 (TensorFlow, JAX and PyTorch backends)."""
 
-from keras_vit import inspect, layers
+from keras_vit import inspect, layers, performance
 from keras_vit.checkpoints import load_checkpoint, load_weights, resize_position_embeddings, save_checkpoint
 from keras_vit.export import export  # binds `keras_vit.export` to the function, not the subpackage
 from keras_vit.layers import (
@@ -23,6 +23,7 @@ from keras_vit.models import (
     get_config,
     list_configs,
 )
+from keras_vit.performance.flops import flop_breakdown, flops
 from keras_vit.training import TrainConfig, train
 
 # Registers the AdamW that `keras-vit train` compiles with, so trained .keras files reload with their optimizer.

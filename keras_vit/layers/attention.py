@@ -4,6 +4,17 @@ from keras import ops
 from keras_vit.layers.validation import check_positive_int, check_rate
 
 
+def check_query_tokens(query_tokens, num_tokens):
+    if not isinstance(query_tokens, int) or isinstance(query_tokens, bool) or not 0 < query_tokens <= num_tokens:
+        raise ValueError(f"query_tokens must be an int in [1, {num_tokens}] (the token count); got {query_tokens!r}.")
+    return query_tokens
+
+
+def first_tokens(x, count):
+    """`x[:, :count]`, written with `split`: TFLite fails to convert gather-style slices of JAX models."""
+    return ops.split(x, [count], axis=1)[0]
+
+
 @keras.saving.register_keras_serializable(package="keras_vit")
 class MultiHeadSelfAttention(keras.layers.Layer):
     """Multi-head self-attention with a fused QKV projection and optional qk-norm.
@@ -52,10 +63,15 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.proj.build(input_shape)
         self.proj_dropout = keras.layers.Dropout(self.dropout)
 
-    def call(self, x, training=None, return_attention_scores=False):
+    def call(self, x, training=None, return_attention_scores=False, query_tokens=None):
+        """`query_tokens=k` attends from the first `k` tokens only (keys and values from all):
+        `(B, N, dim)` -> `(B, k, dim)`, weights `(B, num_heads, k, N)`."""
         num_tokens = x.shape[1]
+        num_queries = num_tokens if query_tokens is None else check_query_tokens(query_tokens, num_tokens)
         qkv = ops.reshape(self.qkv(x), (-1, num_tokens, 3, self.num_heads, self.head_dim))
         q, k, v = ops.unstack(qkv, 3, axis=2)  # each (B, N, heads, head_dim)
+        if num_queries != num_tokens:
+            q = first_tokens(q, num_queries)
         if self.qk_norm:
             q, k = self.q_norm(q), self.k_norm(k)
         scale = self.head_dim**-0.5
@@ -67,19 +83,20 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             out = ops.einsum("bhqk,bkhd->bqhd", dropped, v)
         else:
             out = ops.dot_product_attention(q, k, v, scale=scale)
-        out = ops.reshape(out, (-1, num_tokens, self.dim))
+        out = ops.reshape(out, (-1, num_queries, self.dim))
         out = self.proj_dropout(self.proj(out), training=training)
         return (out, weights) if return_attention_scores else out
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def compute_output_spec(self, x, training=None, return_attention_scores=False):
-        out = keras.KerasTensor(x.shape, dtype=self.compute_dtype)
+    def compute_output_spec(self, x, training=None, return_attention_scores=False, query_tokens=None):
+        num_tokens = x.shape[1]
+        num_queries = num_tokens if query_tokens is None else check_query_tokens(query_tokens, num_tokens)
+        out = keras.KerasTensor((x.shape[0], num_queries, x.shape[2]), dtype=self.compute_dtype)
         if not return_attention_scores:
             return out
-        num_tokens = x.shape[1]
-        return out, keras.KerasTensor((x.shape[0], self.num_heads, num_tokens, num_tokens), dtype="float32")
+        return out, keras.KerasTensor((x.shape[0], self.num_heads, num_queries, num_tokens), dtype="float32")
 
     def get_config(self):
         return {

@@ -1,0 +1,119 @@
+"""Shared by the benchmark scripts: child processes (one backend each), timers, the matmul peak."""
+
+import os
+import resource
+import subprocess
+import sys
+import time
+
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def check_backends(text):
+    """A comma-separated list of backend names, validated."""
+    backends = [name for name in text.split(",") if name]
+    unknown = sorted(set(backends) - set(BACKENDS))
+    if unknown or not backends:
+        raise SystemExit(f"Unknown or no backend(s) {unknown or text!r}; valid: {', '.join(BACKENDS)}.")
+    return backends
+
+
+def run_child(backend, argv):
+    """Run `python argv...` with `KERAS_BACKEND=backend` (Keras reads it once, at import).
+
+    Returns the stdout lines that start with `RESULT ` (without the prefix); the child's
+    other output is passed through.
+    """
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    child = subprocess.Popen([sys.executable, *argv], env=env, stdout=subprocess.PIPE, text=True)
+    results = []
+    for line in child.stdout:
+        if line.startswith("RESULT "):
+            results.append(line[len("RESULT "):])
+        else:
+            print(line, end="", flush=True)
+    if child.wait():
+        raise SystemExit(f"{' '.join(argv)} failed under {backend} with exit status {child.returncode}")
+    return results
+
+
+def check_backend(backend):
+    """Fail unless Keras is imported with `backend` in this process."""
+    actual = os.environ.get("KERAS_BACKEND")
+    if actual != backend:
+        raise SystemExit(f"--backend {backend} needs KERAS_BACKEND={backend} set before start; got {actual!r}.")
+
+
+def load_average():
+    """The 1-minute load average (other users of the cores), for the record beside each figure."""
+    return os.getloadavg()[0]
+
+
+def peak_rss_bytes():
+    """This process's peak resident memory so far (Linux reports `ru_maxrss` in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def seconds(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def wall_and_cpu_seconds(function):
+    """Wall-clock and CPU seconds (all threads of this process) of one call.
+
+    On cores shared with other jobs, the CPU time of a single-threaded run (`limit_threads(1)`) hardly
+    depends on their load, while the wall-clock time does.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
+    function()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def limit_threads(backend, threads):
+    """Run this process's numerical work on `threads` threads. Call before importing Keras."""
+    os.environ.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    if backend == "jax":
+        eigen = "false" if threads == 1 else "true"
+        os.environ["XLA_FLAGS"] = (
+            os.environ.get("XLA_FLAGS", "") + f" --xla_cpu_multi_thread_eigen={eigen} intra_op_parallelism_threads={threads}"
+        )
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    elif backend == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        torch.set_num_interop_threads(threads)
+
+
+def matmul_flops_per_second(size=2048, repeats=3, dtype="float32", chain=1, clock=time.perf_counter):
+    """Best FLOP/s of `chain` products `(size, size) @ (size, size)` with keras.ops on this backend.
+
+    One element of the last product is converted to numpy, which waits for all of them to finish
+    (on a GPU, `chain` > 1 hides the launch and copy overhead). `clock=time.process_time` counts
+    CPU seconds instead of wall-clock seconds.
+    """
+    import keras
+
+    a = keras.random.normal((size, size), seed=0, dtype=dtype)
+    b = keras.random.normal((size, size), seed=1, dtype=dtype)
+
+    def products():
+        out = a
+        for _ in range(chain):
+            out = keras.ops.matmul(a, b)
+        keras.ops.convert_to_numpy(out[0, 0])
+
+    def timed():
+        start = clock()
+        products()
+        return clock() - start
+
+    products()  # warm-up
+    best = min(timed() for _ in range(repeats))
+    return chain * 2 * size**3 / best
