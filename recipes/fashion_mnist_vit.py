@@ -16,10 +16,13 @@ from keras_vit.training import TrainConfig
 RECIPE = TrainConfig(
     name="fashion_mnist_vit",
     model="vit_nano_patch4_28",
+    # Two 32-wide heads and mean pooling: on 2 CPU cores the same width trains ~15% faster than
+    # four 16-wide heads, which buys the 30-minute budget its 20th epoch.
+    model_overrides=dict(num_heads=2, pooling="gap", class_token=False),
     data="fashion_mnist_idx",
     data_dir=os.path.join(os.environ.get("KERAS_VIT_DATA", os.path.join("..", "shared", "data")), "fashion-mnist"),
     augment="light",
-    epochs=18,
+    epochs=20,
     batch_size=128,
     base_learning_rate=8e-3,  # peak 2e-3 at the global batch of 128
     weight_decay=0.05,
