@@ -54,7 +54,7 @@ def subset_dir(data_dir, count, folder):
         "t10k-images-idx3-ubyte.gz": x_test,
         "t10k-labels-idx1-ubyte.gz": y_test,
     }.items():
-        write_idx(os.path.join(folder, name), array)
+        write_idx(os.path.join(folder, name), array.astype("uint8"))
     return folder
 
 

@@ -4,7 +4,7 @@ import dataclasses
 
 from keras_vit.layers.validation import check_positive_int
 
-PRESETS = ("none", "light", "deit")
+PRESETS = ("none", "flip", "light", "deit")
 
 
 def _check_range(value, name, low, high, *, low_open=False):
@@ -88,6 +88,11 @@ class AugmentConfig:
         return cls()
 
     @classmethod
+    def flip(cls):
+        """Flip left-right only: what the Fashion-MNIST recipe and comparison use (shifts slow a ViT's learning there)."""
+        return cls(horizontal_flip=True)
+
+    @classmethod
     def light(cls, **overrides):
         """Shift by up to 4 pixels (pad 4, random crop), flip left-right; `light(horizontal_flip=False)` for digits."""
         return dataclasses.replace(cls(pad_crop=4, horizontal_flip=True), **overrides)
@@ -104,7 +109,7 @@ class AugmentConfig:
 
     @classmethod
     def from_value(cls, value):
-        """An `AugmentConfig` from itself, None (no augmentation) or a preset name ("none", "light", "deit")."""
+        """An `AugmentConfig` from itself, None (no augmentation) or a preset name ("none", "flip", "light", "deit")."""
         if value is None:
             return cls.none()
         if isinstance(value, cls):

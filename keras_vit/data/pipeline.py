@@ -122,7 +122,7 @@ def get_datasets(
         batch_size: images per batch. Training batches all have exactly this size (the last partial
             batch of each epoch is dropped, a different one each epoch); test batches keep every image.
         image_size: int or `(h, w)` to resize to (bilinear, antialiased); None keeps the source's size.
-        augment: an `AugmentConfig`, a preset name ("none", "light", "deit") or None (no augmentation).
+        augment: an `AugmentConfig`, a preset name ("none", "flip", "light", "deit") or None (no augmentation).
             Only training data is augmented.
         data_dir: where the data of `fashion_mnist_idx`, `folder` and `tfds:` sources lives.
         seed: seeds the shuffling and every augmentation: the same seed gives the same batches.

@@ -16,7 +16,7 @@ class TrainConfig:
 
     Data: `data` is a `keras_vit.data` source (`"default"`, `"fashion_mnist_idx"`, `"folder"`,
     `"tfds:<name>"`) read from `data_dir`; `image_size` resizes; `augment` is an
-    `AugmentConfig` preset name (`"none"`, `"light"`, `"deit"`) or an `AugmentConfig`.
+    `AugmentConfig` preset name (`"none"`, `"flip"`, `"light"`, `"deit"`) or an `AugmentConfig`.
 
     Batch size and learning rate: `batch_size` is per replica, so the global batch is
     `batch_size * num_replicas`, and the peak learning rate scales linearly with it:

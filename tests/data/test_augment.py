@@ -140,6 +140,6 @@ def test_bad_config_names_the_field(bad, message):
 
 
 def test_unknown_preset():
-    with pytest.raises(ValueError, match=r"one of 'none', 'light', 'deit'; got 'strong'"):
+    with pytest.raises(ValueError, match=r"one of 'none', 'flip', 'light', 'deit'; got 'strong'"):
         AugmentConfig.from_value("strong")
     assert dataclasses.replace(AugmentConfig.none(), mixup_alpha=0.2).soft_labels
