@@ -47,7 +47,7 @@ def main(argv=None):
     parser.add_argument("--vit", default="vit_nano_patch4_28", help="ViT config; the DeiT is its distilled form")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--augment", default="light")
+    parser.add_argument("--augment", default="flip", help="AugmentConfig preset: none, flip, light, deit")
     parser.add_argument("--out", default=os.path.join("runs", "cnn_vs_vit_vs_deit"))
     args = parser.parse_args(argv)
 

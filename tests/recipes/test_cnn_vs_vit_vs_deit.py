@@ -1,0 +1,50 @@
+"""recipes/cnn_vs_vit_vs_deit.py end to end on a few real Fashion-MNIST images."""
+
+import importlib.util
+import json
+import pathlib
+
+import pytest
+
+RECIPE = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "cnn_vs_vit_vs_deit.py"
+_spec = importlib.util.spec_from_file_location("cnn_vs_vit_vs_deit", RECIPE)
+comparison = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(comparison)
+
+
+@pytest.fixture(scope="module")
+def few_fashion_mnist(data_dir, tmp_path_factory):
+    from keras_vit.data import load_fashion_mnist, write_idx
+
+    (x_train, y_train), (x_test, y_test) = load_fashion_mnist(data_dir / "fashion-mnist")
+    folder = tmp_path_factory.mktemp("few-fashion-mnist")
+    for name, array in {
+        "train-images-idx3-ubyte.gz": x_train[:64],
+        "train-labels-idx1-ubyte.gz": y_train[:64],
+        "t10k-images-idx3-ubyte.gz": x_test[:32],
+        "t10k-labels-idx1-ubyte.gz": y_test[:32],
+    }.items():
+        write_idx(folder / name, array.astype("uint8"))
+    return folder
+
+
+def test_distilled_name():
+    assert comparison.distilled_name("vit_nano_patch4_28") == "deit_nano_distilled_patch4_28"
+
+
+def test_comparison_trains_three_models_and_writes_the_table(few_fashion_mnist, tmp_path):
+    rows = comparison.main(
+        ["--data", "fashion_mnist_idx", "--data-dir", str(few_fashion_mnist), "--epochs", "1",
+         "--batch-size", "32", "--out", str(tmp_path)]
+    )  # fmt: skip
+
+    assert [row["model"].split(" ")[0] for row in rows] == ["CNN", "ViT", "DeiT"]
+    for row in rows:
+        assert 0.0 <= row["test_accuracy"] <= 1.0 and row["parameters"] > 0
+        assert row["train_images_per_second"] > 0 and row["batch1_latency_ms"] > 0
+    # The DeiT student has the ViT's blocks plus a distillation token and a second head.
+    assert rows[2]["parameters"] > rows[1]["parameters"]
+    saved = json.loads((tmp_path / "comparison.json").read_text())
+    assert saved["rows"] == rows
+    assert "| model |" in (tmp_path / "comparison.md").read_text()
+    assert (tmp_path / "deit" / "model.keras").is_file()
