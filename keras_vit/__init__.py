@@ -26,7 +26,8 @@ from keras_vit.models import (
 from keras_vit.performance.flops import flop_breakdown, flops
 from keras_vit.training import TrainConfig, train
 
-# Registers the AdamW that `keras-vit train` compiles with, so trained .keras files reload with their optimizer.
+# Registers the AdamW (and LayerDecayAdamW, through keras_vit.training) that `keras-vit train` compiles with,
+# so trained .keras files reload with their optimizer.
 from keras_vit.training import optimizer as _training_optimizer  # noqa: E402,F401
 
 __version__ = "0.1.0"

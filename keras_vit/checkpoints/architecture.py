@@ -10,9 +10,9 @@ those come from the checkpoint's own config (keras_vit's safetensors metadata, a
 import math
 import re
 
-from keras_vit.checkpoints.timm_layout import patch_encoder_of
 from keras_vit.layers import TokenPooling, TransformerBlock
 from keras_vit.layers.validation import to_pair
+from keras_vit.models.parts import patch_encoder_of
 
 _BLOCK = re.compile(r"^blocks\.(\d+)\.")
 TIMM_HEAD_DIM = 64

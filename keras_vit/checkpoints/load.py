@@ -6,10 +6,11 @@ import numpy as np
 from keras_vit.checkpoints.architecture import infer_fields, num_classes_of, position_grid
 from keras_vit.checkpoints.checkpoint import read_checkpoint
 from keras_vit.checkpoints.resample import resample_position_table
-from keras_vit.checkpoints.timm_layout import assign, model_entries, patch_encoder_of
+from keras_vit.checkpoints.timm_layout import assign, model_entries
 from keras_vit.layers.validation import to_pair
 from keras_vit.models.configs import get_config
 from keras_vit.models.deit import build_deit
+from keras_vit.models.parts import patch_encoder_of
 from keras_vit.models.vit import build_vit, check_num_classes
 
 HEAD_KEYS = ("head.weight", "head.bias", "head_dist.weight", "head_dist.bias")

@@ -4,8 +4,9 @@ import keras
 
 from keras_vit.checkpoints.architecture import encoder_image_size
 from keras_vit.checkpoints.load import fit_position_embeddings
-from keras_vit.checkpoints.timm_layout import assign, model_entries, model_to_timm, patch_encoder_of
+from keras_vit.checkpoints.timm_layout import assign, model_entries, model_to_timm
 from keras_vit.layers.validation import check_divisible, to_pair
+from keras_vit.models.parts import patch_encoder_of
 
 
 def resize_position_embeddings(model, image_size):

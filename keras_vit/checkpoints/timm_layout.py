@@ -11,7 +11,8 @@ import dataclasses
 import keras
 import numpy as np
 
-from keras_vit.layers import PatchEncoder, TransformerBlock
+from keras_vit.layers import TransformerBlock
+from keras_vit.models.parts import patch_encoder_of
 
 
 @dataclasses.dataclass
@@ -108,16 +109,6 @@ def _block_entries(index, block):
     if block.init_values is not None:
         entries += [Entry(prefix + "ls1.gamma", block.ls1.gamma), Entry(prefix + "ls2.gamma", block.ls2.gamma)]
     return entries
-
-
-def patch_encoder_of(model):
-    encoders = [layer for layer in model.layers if isinstance(layer, PatchEncoder)]
-    if len(encoders) != 1:
-        raise ValueError(
-            f"Model {model.name!r} has {len(encoders)} PatchEncoder layers at its top level; "
-            "checkpoints map models with exactly one."
-        )
-    return encoders[0]
 
 
 def model_entries(model):

@@ -11,8 +11,9 @@ import keras
 import numpy as np
 
 from keras_vit.inspect.attention import run_in_batches
-from keras_vit.inspect.model_parts import check_images, check_layer_names, patch_encoder
+from keras_vit.inspect.model_parts import check_images, check_layer_names
 from keras_vit.layers import PatchEncoder, TransformerBlock
+from keras_vit.models.parts import patch_encoder_of
 
 # Added to the amplitude before the log, as Park & Kim do, so that empty frequencies stay finite.
 AMPLITUDE_FLOOR = 1e-6
@@ -81,7 +82,7 @@ def feature_maps(model, images, layer_names, batch_size=32):
     maps = []
     for name, output in zip(layer_names, outputs):
         if output.ndim == 3:
-            encoder = patch_encoder(model)
+            encoder = patch_encoder_of(model)
             tokens = output[:, encoder.num_prefix_tokens :]
             output = tokens.reshape((len(tokens),) + encoder.grid_size + (tokens.shape[-1],))
         elif output.ndim != 4:

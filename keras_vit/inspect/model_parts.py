@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_vit.layers import PatchEncoder, TransformerBlock
+from keras_vit.layers import TransformerBlock
 
 
 def transformer_blocks(model):
@@ -14,16 +14,6 @@ def transformer_blocks(model):
             f"to inspect. Its layers are: {', '.join(layer.name for layer in model.layers)}."
         )
     return blocks
-
-
-def patch_encoder(model):
-    """The model's `PatchEncoder` (patch size, grid size, prefix tokens, position embeddings)."""
-    encoders = [layer for layer in model.layers if isinstance(layer, PatchEncoder)]
-    if len(encoders) != 1:
-        raise ValueError(
-            f"Model {model.name!r} must hold exactly one PatchEncoder at its top level; found {len(encoders)}."
-        )
-    return encoders[0]
 
 
 def check_images(model, images):

@@ -1,9 +1,11 @@
-"""Training: `train(TrainConfig(...))` builds the model in the right distribution scope and runs
-`model.fit` with AdamW, a warm-up + cosine schedule, checkpoints and resumable backups."""
+"""Training: `train(TrainConfig(...))` builds the model (or loads a checkpoint to fine-tune) in the
+right distribution scope and runs `model.fit` with AdamW (optionally with layer-wise learning-rate
+decay), a warm-up + cosine schedule, checkpoints and resumable backups."""
 
 from keras_vit.training.callbacks import LogLearningRate, build_callbacks
 from keras_vit.training.config import TrainConfig
 from keras_vit.training.distribution import Distribution, get_distribution
+from keras_vit.training.layer_decay import LayerDecayAdamW, layer_decay_multipliers
 from keras_vit.training.optimizer import (
     NO_WEIGHT_DECAY,
     build_optimizer,
@@ -17,12 +19,14 @@ from keras_vit.training.train import TrainResult, train
 __all__ = [
     "NO_WEIGHT_DECAY",
     "Distribution",
+    "LayerDecayAdamW",
     "LogLearningRate",
     "TrainConfig",
     "TrainResult",
     "build_callbacks",
     "build_optimizer",
     "get_distribution",
+    "layer_decay_multipliers",
     "peak_learning_rate",
     "prepare_run_dir",
     "read_history",

@@ -30,14 +30,26 @@ def add_parser(subparsers):
         help="override a ViTConfig field of the model, e.g. --set drop_path_rate=0.1 (repeatable); "
         "a --model other than the recipe's starts from no overrides",
     )
+    # Flags not given stay out of the namespace (SUPPRESS), so `--clipnorm None` can set a field to None.
     for field in dataclasses.fields(TrainConfig):
         if field.name == "model_overrides":
             continue
         flag = "--" + field.name.replace("_", "-")
-        if field.type is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
+        if field.name == "input_normalization":
+            parser.add_argument(
+                flag, nargs=2, type=_numbers, default=argparse.SUPPRESS, metavar=("MEAN", "STD"),
+                help="normalize images to (x - MEAN) / STD after augmentation; MEAN and STD are one number or "
+                "one per channel, comma-separated (--input-normalization 0.5 0.5, or 0.485,0.456,0.406 "
+                "0.229,0.224,0.225)",
+            )  # fmt: skip
+            parser.add_argument(
+                "--no-input-normalization", dest=field.name, action="store_const", const=None,
+                default=argparse.SUPPRESS, help="keep images in [0, 1]",
+            )  # fmt: skip
+        elif field.type is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS)
         else:
-            parser.add_argument(flag, type=_parse_value, default=None, metavar=field.name.upper())
+            parser.add_argument(flag, type=_parse_value, default=argparse.SUPPRESS, metavar=field.name.upper())
     parser.set_defaults(handler=run)
     return parser
 
@@ -45,12 +57,23 @@ def add_parser(subparsers):
 def run(args):
     from keras_vit.training import train
 
+    try:
+        result = train(config_from_args(args))
+    except (ValueError, FileNotFoundError) as error:  # bad input: our errors say what and how to fix it
+        raise SystemExit(f"keras-vit train: {error}") from None
+    print(f"model: {result.output_dir}/model.keras")
+    print(f"test_accuracy: {result.test_accuracy:.4f}")
+
+
+def config_from_args(args):
+    """The `TrainConfig` that parsed `keras-vit train` arguments describe: the recipe's, with the
+    flags given. `--checkpoint` without `--model` means `model="auto"` (architecture from the file)."""
+    from keras_vit.training.config import field_names
+
     config = load_recipe(args.recipe)
-    changes = {
-        name: value
-        for name, value in vars(args).items()
-        if value is not None and name not in ("recipe", "model_overrides", "command", "handler")
-    }
+    changes = {name: value for name, value in vars(args).items() if name in field_names() and name != "model_overrides"}
+    if changes.get("checkpoint") is not None and "model" not in changes:
+        changes["model"] = "auto"
     # A different --model drops the recipe's overrides, which were meant for the recipe's model.
     overrides = dict(config.model_overrides) if changes.get("model", config.model) == config.model else {}
     for item in args.model_overrides:
@@ -58,12 +81,7 @@ def run(args):
         if not sep:
             raise SystemExit(f"keras-vit train: --set expects FIELD=VALUE; got {item!r}.")
         overrides[key] = _parse_value(value)
-    try:
-        result = train(config.replace(model_overrides=overrides, **changes))
-    except (ValueError, FileNotFoundError) as error:  # bad input: our errors say what and how to fix it
-        raise SystemExit(f"keras-vit train: {error}") from None
-    print(f"model: {result.output_dir}/model.keras")
-    print(f"test_accuracy: {result.test_accuracy:.4f}")
+    return config.replace(model_overrides=overrides, **changes)
 
 
 def load_recipe(recipe):
@@ -79,6 +97,14 @@ def load_recipe(recipe):
     if not isinstance(namespace.get("RECIPE"), TrainConfig):
         raise SystemExit(f"keras-vit train: recipe file {recipe!r} does not define RECIPE = TrainConfig(...).")
     return namespace["RECIPE"]
+
+
+def _numbers(text):
+    """"0.5" -> (0.5,); "0.485,0.456,0.406" -> (0.485, 0.456, 0.406)."""
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or comma-separated numbers; got {text!r}") from None
 
 
 def _parse_value(text):

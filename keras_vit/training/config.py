@@ -3,6 +3,8 @@
 import dataclasses
 import json
 
+from keras_vit.training.layer_decay import check_layer_decay
+
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
@@ -14,9 +16,23 @@ class TrainConfig:
     Model: `model` names a row of the config table (`keras_vit.list_configs()`);
     `model_overrides` replaces any `ViTConfig` field (`dropout`, `drop_path_rate`, `depth`, ...).
 
+    Fine-tuning: with `checkpoint` (any file or folder `keras_vit.load_checkpoint` reads) the run
+    starts from those weights, with a new zero-initialized head for the data's classes (unless
+    the checkpoint's head has as many) and the position embeddings resampled to the data's
+    image size. `model="auto"` then reads the architecture from the file; a config name makes
+    the file fit that config. `"auto"` without a checkpoint is an error, and so are
+    `model_overrides` with one (they cannot apply to loaded weights: pass `model_overrides={}`).
+    `layer_decay` in (0, 1] scales each layer's learning rate and weight decay (BEiT / timm): 1
+    for the head and final norm, `layer_decay ** k` for the block k places below them,
+    `layer_decay ** (depth + 1)` for the patch encoder; None: one rate for all. Not with more
+    than one tf.distribute replica.
+
     Data: `data` is a `keras_vit.data` source (`"default"`, `"fashion_mnist_idx"`, `"folder"`,
     `"tfds:<name>"`) read from `data_dir`; `image_size` resizes; `augment` is an
     `AugmentConfig` preset name (`"none"`, `"flip"`, `"light"`, `"deit"`) or an `AugmentConfig`.
+    `input_normalization` is an optional `(mean, std)`, each a number or one number per channel,
+    applied after augmentation to train and test images: `(x - mean) / std` (`((0.5,), (0.5,))`
+    maps [0, 1] to [-1, 1], as timm's and big_vision's ViTs expect); None leaves them in [0, 1].
 
     Batch size and learning rate: `batch_size` is per replica, so the global batch is
     `batch_size * num_replicas`, and the peak learning rate scales linearly with it:
@@ -54,15 +70,18 @@ class TrainConfig:
     model_overrides: dict = dataclasses.field(
         default_factory=lambda: dict(depth=4, num_heads=2, pooling="gap", class_token=False)
     )
+    checkpoint: str = None
     data: str = "default"
     data_dir: str = None
     image_size: int = None
     augment: object = "none"
+    input_normalization: tuple = None
     epochs: int = 10
     batch_size: int = 128
     base_learning_rate: float = 8e-3
     base_batch_size: int = 512
     weight_decay: float = 0.05
+    layer_decay: float = None
     warmup_epochs: float = 0.5
     label_smoothing: float = 0.1
     clipnorm: float = 1.0
@@ -103,6 +122,12 @@ class TrainConfig:
         _check_positive_number(self.distillation_temperature, "distillation_temperature")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ValueError(f"seed must be an int >= 0; got {self.seed!r}.")
+        if self.layer_decay is not None:
+            check_layer_decay(self.layer_decay)
+        if self.input_normalization is not None:
+            from keras_vit.data.normalization import check_normalization  # imports TensorFlow: only when needed
+
+            object.__setattr__(self, "input_normalization", check_normalization(self.input_normalization))
 
     @property
     def run_dir(self):

@@ -54,20 +54,27 @@ class AdamW(keras.optimizers.AdamW):
         return super()._clip_gradients(grads)
 
 
-def build_optimizer(variables, peak_lr, total_steps, warmup_steps, weight_decay=0.05, clipnorm=1.0):
+def build_optimizer(variables, peak_lr, total_steps, warmup_steps, weight_decay=0.05, clipnorm=1.0, multipliers=None):
     """`AdamW` (Keras', see above) for the model `variables`, driven by `warmup_cosine`, with
     gradients clipped to global norm `clipnorm` (None: off) and no weight decay on the
-    variables named in `NO_WEIGHT_DECAY`.
+    variables named in `NO_WEIGHT_DECAY`. With `multipliers` (`{variable path: float}`, from
+    `layer_decay_multipliers`), a `LayerDecayAdamW` scaling each variable's learning rate.
 
     The exclusions are given as a variable list, not as `var_names` patterns: Keras matches
     those against `variable.name`, which on TensorFlow is the tf.Variable's name
     ("bias:0"), not the Keras one ("bias").
     """
-    optimizer = AdamW(
+    arguments = dict(
         learning_rate=warmup_cosine(peak_lr, total_steps, warmup_steps),
         weight_decay=weight_decay,
         global_clipnorm=clipnorm,
     )
+    if multipliers is None:
+        optimizer = AdamW(**arguments)
+    else:
+        from keras_vit.training.layer_decay import LayerDecayAdamW  # which imports AdamW from here
+
+        optimizer = LayerDecayAdamW(multipliers, **arguments)
     optimizer.exclude_from_weight_decay(var_list=[v for v in variables if v.name in NO_WEIGHT_DECAY])
     return optimizer
 

@@ -9,10 +9,12 @@ import time
 
 import keras
 
+from keras_vit.checkpoints import load_checkpoint
 from keras_vit.models import DistillationModel, build_deit, build_resnet, build_vit, get_config
 from keras_vit.training.callbacks import build_callbacks
 from keras_vit.training.config import TrainConfig
 from keras_vit.training.distribution import get_distribution
+from keras_vit.training.layer_decay import layer_decay_multipliers
 from keras_vit.training.optimizer import build_optimizer, peak_learning_rate, schedule_steps
 from keras_vit.training.run_dir import prepare_run_dir, read_history
 
@@ -39,9 +41,10 @@ class TrainResult:
 def train(config=None, *, callbacks=()):
     """Train `config` (a `TrainConfig`; None: the default recipe) and return a `TrainResult`.
 
-    Builds the datasets with the global batch size, the model, AdamW with its schedule and
-    the loss inside the distribution scope chosen by `config.strategy`, runs `model.fit` with
-    the test split as validation data, evaluates, and writes into `config.run_dir`:
+    Builds the datasets with the global batch size, the model (from `config.checkpoint` when
+    set), AdamW with its schedule (and layer decay) and the loss inside the distribution scope
+    chosen by `config.strategy`, runs `model.fit` with the test split as validation data,
+    evaluates, and writes into `config.run_dir`:
     `model.keras` (the final model), `best.keras` (the epoch with the best test accuracy),
     `history.csv` / `history.json`, `config.json` and `result.json`. If `output_dir` holds the
     backup of an interrupted run of the same config, training resumes after its last
@@ -54,6 +57,7 @@ def train(config=None, *, callbacks=()):
     check_config(config)
     augment = _augment(config.augment, config.label_smoothing)
     distribution = get_distribution(config.strategy)  # first: MultiWorkerMirroredStrategy must precede any TF op
+    check_distribution(config, distribution)
     keras.utils.set_random_seed(config.seed)
     output_dir = config.run_dir
     if distribution.worker is not None:
@@ -68,6 +72,7 @@ def train(config=None, *, callbacks=()):
         augment=augment,
         data_dir=config.data_dir,
         seed=config.seed,
+        input_normalization=config.input_normalization,
     )
     soft_labels = _one_hot_labels(train_ds)
     if _one_hot_labels(test_ds) != soft_labels:
@@ -75,8 +80,9 @@ def train(config=None, *, callbacks=()):
     steps_per_epoch = _steps_per_epoch(train_ds, info["num_train"], global_batch_size)
     total_steps, warmup_steps = schedule_steps(config.epochs, steps_per_epoch, config.warmup_epochs)
     peak_lr = peak_learning_rate(config.base_learning_rate, global_batch_size, config.base_batch_size)
+    model_name = config.model if config.checkpoint is None else f"{config.model} from {config.checkpoint}"
     print(
-        f"keras_vit: {config.model} on {config.data} ({info['num_train']} train / {info['num_test']} test), "
+        f"keras_vit: {model_name} on {config.data} ({info['num_train']} train / {info['num_test']} test), "
         f"{distribution.description}, global batch {global_batch_size}, peak lr {peak_lr:.3g}, "
         f"{config.epochs} epochs x {steps_per_epoch} steps, backend {keras.backend.backend()}"
         + (f"; resuming after epoch {resume_from_epoch}" if resume_from_epoch else ""),
@@ -85,8 +91,12 @@ def train(config=None, *, callbacks=()):
 
     with distribution.scope():
         model = build_model(config, info["num_classes"], info["image_shape"])
+        multipliers = None
+        if config.layer_decay is not None:
+            multipliers = layer_decay_multipliers(getattr(model, "student", model), config.layer_decay)
         optimizer = build_optimizer(
-            model.trainable_variables, peak_lr, total_steps, warmup_steps, config.weight_decay, config.clipnorm
+            model.trainable_variables, peak_lr, total_steps, warmup_steps, config.weight_decay, config.clipnorm,
+            multipliers=multipliers,
         )
         compile_model(model, optimizer, soft_labels=soft_labels, jit_compile=config.jit_compile)
         start = time.perf_counter()
@@ -124,9 +134,19 @@ def train(config=None, *, callbacks=()):
 
 def check_config(config):
     """Raise before any work for an unknown model name or field, a field the data decides, a
-    missing teacher file, or a precision this backend cannot run."""
-    if config.model != "resnet":
+    missing teacher or checkpoint file, a model the checkpoint options do not fit, or a
+    precision this backend cannot run."""
+    if config.checkpoint is not None:
+        _check_checkpoint(config)
+    elif config.model == "auto":
+        raise ValueError(
+            "model='auto' reads the architecture from a checkpoint, but no checkpoint is set; "
+            "set checkpoint to a pretrained file, or model to a config name from keras_vit.list_configs()."
+        )
+    elif config.model != "resnet":
         get_config(config.model, **config.model_overrides)
+    if config.layer_decay is not None and config.model == "resnet":
+        raise ValueError(f"layer_decay={config.layer_decay} needs a ViT or DeiT (decay per block); model is 'resnet'.")
     if config.teacher is not None and not os.path.isfile(config.teacher):
         raise FileNotFoundError(f"Teacher model {config.teacher!r} not found: give the path of a .keras file.")
     for field in ("image_size", "channels"):
@@ -143,6 +163,35 @@ def check_config(config):
                 "precision='mixed_float16' does not run on JAX's CPU backend (its matmul has no float16); "
                 "use 'mixed_bfloat16' or 'float32' there."
             )
+
+
+def _check_checkpoint(config):
+    if config.model_overrides:
+        raise ValueError(
+            f"model_overrides {config.model_overrides} cannot apply to the weights of checkpoint "
+            f"{config.checkpoint!r}; pass model_overrides={{}} (TrainConfig's default overrides are for its "
+            "default model)."
+        )
+    if config.model == "resnet":
+        raise ValueError(f"checkpoint {config.checkpoint!r} holds ViT / DeiT weights; model must be 'auto' or a "
+                         "ViT / DeiT config name, not 'resnet'.")
+    if config.model != "auto":
+        get_config(config.model)
+    if not os.path.exists(config.checkpoint):
+        raise FileNotFoundError(
+            f"Checkpoint {config.checkpoint!r} not found: give the path of a timm / transformers / npz "
+            "checkpoint (file, or transformers folder)."
+        )
+
+
+def check_distribution(config, distribution):
+    """Raise for what `config` cannot do under `distribution`: layer decay with more than one
+    tf.distribute replica, where its weight decay would be applied per replica."""
+    if config.layer_decay is not None and distribution.num_replicas > 1 and keras.backend.backend() == "tensorflow":
+        raise ValueError(
+            f"layer_decay={config.layer_decay} is not supported with {distribution.num_replicas} tf.distribute "
+            "replicas (its weight decay is not replica-aware); use strategy='one_device', or the JAX backend."
+        )
 
 
 def compile_model(model, optimizer, soft_labels, jit_compile="auto"):
@@ -207,12 +256,22 @@ def _dtype_policy(name):
 def build_model(config, num_classes, image_shape):
     """The model `config.model` names for images `image_shape` `(H, W, C)`, its layers under the
     dtype policy `config.precision` (heads stay float32, so logits are float32 under mixed
-    precision); with `config.teacher`, the DeiT student wrapped with its frozen teacher in a
-    `DistillationModel`."""
+    precision); with `config.checkpoint`, loaded from it for `num_classes` classes (a new
+    zero-initialized head unless the checkpoint's has as many) and position embeddings
+    resampled to `(H, W)`; with `config.teacher`, the DeiT student wrapped
+    with its frozen teacher in a `DistillationModel`."""
     height, width, channels = image_shape
     shape = dict(num_classes=num_classes, image_size=(height, width), channels=channels)
     with _dtype_policy(config.precision):
-        if config.model == "resnet":
+        if config.checkpoint is not None:
+            name = None if config.model == "auto" else config.model
+            model = load_checkpoint(config.checkpoint, name, num_classes=num_classes, image_size=(height, width))
+            if model.input_shape[-1] != channels:
+                raise ValueError(
+                    f"Checkpoint {config.checkpoint!r} takes {model.input_shape[-1]}-channel images, but the "
+                    f"data ({config.data}) has {channels} channel(s)."
+                )
+        elif config.model == "resnet":
             model = build_resnet(**shape, **config.model_overrides)
         elif get_config(config.model, **config.model_overrides).distillation_token:
             model = build_deit(config.model, **shape, **config.model_overrides)

@@ -1,4 +1,4 @@
-"""recipes/finetune.py: layer-wise learning-rate decay, and a short end-to-end run on real CIFAR-10 JPEGs."""
+"""recipes/finetune.py end to end on real CIFAR-10 JPEGs: a timm checkpoint in, a trained run and timm weights out."""
 
 import importlib.util
 import pathlib
@@ -11,6 +11,7 @@ import pytest
 from safetensors.numpy import load_file
 
 import keras_vit
+from keras_vit.training import LayerDecayAdamW
 
 RECIPE = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "finetune.py"
 _spec = importlib.util.spec_from_file_location("finetune", RECIPE)
@@ -18,62 +19,62 @@ finetune = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(finetune)
 
 TINY_VIT = dict(image_size=16, patch_size=4, dim=32, depth=2, num_heads=4, mlp_dim=64)
-
-
-def test_layer_decay_scales_each_layers_step():
-    model = keras_vit.build_vit(num_classes=5, **TINY_VIT)
-    multipliers = finetune.layer_decay_multipliers(model, 0.5)
-    assert multipliers["head/kernel"] == multipliers["norm/gamma"] == 1.0
-    assert (multipliers["block_1/fc1/kernel"], multipliers["block_0/attn/qkv/bias"]) == (0.5, 0.25)
-    assert multipliers["patch_encoder/cls_token"] == multipliers["patch_encoder/projection/kernel"] == 0.125
-    # One variable per depth: every optimizer step below is an op per variable (and, on JAX, a compile).
-    variables = [model.get_layer(name).weights[0] for name in ("patch_encoder", "block_0", "block_1", "head")]
-    before = [keras.ops.convert_to_numpy(variable) for variable in variables]
-
-    # Adam's first step moves every weight by lr * sign(gradient); here scaled by the layer's multiplier.
-    adam = finetune.LayerDecayAdamW(multipliers, learning_rate=0.01, weight_decay=0.0, epsilon=1e-12)
-    adam.apply([keras.ops.ones(variable.shape) for variable in variables], variables)
-    for variable, old in zip(variables, before):
-        step = old - keras.ops.convert_to_numpy(variable)
-        np.testing.assert_allclose(step, 0.01 * multipliers[variable.path], rtol=1e-3, err_msg=variable.path)
-
-    # With zero gradients only the decoupled weight decay acts: w -= w * weight_decay * lr * multiplier.
-    decay = finetune.LayerDecayAdamW(multipliers, learning_rate=0.01, weight_decay=0.5)
-    middle = [keras.ops.convert_to_numpy(variable) for variable in variables]
-    decay.apply([keras.ops.zeros(variable.shape) for variable in variables], variables)
-    for variable, old in zip(variables, middle):
-        expected = old * (1 - 0.5 * 0.01 * multipliers[variable.path])
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(variable), expected, rtol=1e-6, err_msg=variable.path)
+# XLA compiles slowly on CPU under TensorFlow; JAX always compiles (eager JAX is far slower).
+JIT = keras.backend.backend() == "jax"
 
 
 @pytest.fixture(scope="module")
 def cifar_folder(data_dir, tmp_path_factory):
-    """Four real CIFAR-10 JPEGs for each of two classes, in an image folder."""
+    """Real CIFAR-10 JPEGs of two classes in an image folder: 4 per class in train/, 2 in test/."""
     root = tmp_path_factory.mktemp("cifar")
-    wanted = {f"train/{name}/{index:04d}.jpg" for name in ("cat", "ship") for index in range(4)}
+    wanted = {f"train/{name}/{index:04d}.jpg": "train" if index < 4 else "test"
+              for name in ("cat", "ship") for index in range(6)}  # fmt: skip
     with tarfile.open(data_dir / "cifar10-jpg.tar.gz") as archive:
         for member in archive:
-            if member.name in wanted:
-                target = root / member.name.replace("train/", "")
-                target.parent.mkdir(exist_ok=True)
+            split = wanted.pop(member.name, None)
+            if split is not None:
+                target = root / split / pathlib.PurePosixPath(member.name).relative_to("train")
+                target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.extractfile(member) as source, open(target, "wb") as out:
                     shutil.copyfileobj(source, out)
-                wanted.discard(member.name)
             if not wanted:
                 break
+    assert not wanted, f"not in the archive: {sorted(wanted)}"
     return root
 
 
-def test_finetune_runs_and_saves_a_timm_checkpoint(tmp_path, cifar_folder):
-    pretrained = keras_vit.build_vit(num_classes=10, **TINY_VIT)
+def test_finetune_recipe_trains_from_a_checkpoint_and_writes_timm_weights(tmp_path, cifar_folder):
+    pretrained = keras_vit.build_vit(num_classes=10, **TINY_VIT)  # 16x16 images: a 4x4 patch grid
     checkpoint = keras_vit.save_checkpoint(pretrained, tmp_path / "pretrained.safetensors")
-    output = tmp_path / "tuned.safetensors"
+    run_dir, output = tmp_path / "run", tmp_path / "tuned.safetensors"
 
-    history = finetune.main([str(checkpoint), "--images", str(cifar_folder), "--image-size", "8", "16",
-                             "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--warmup-steps", "1",
-                             "--validation-split", "0", "--output", str(output)])
+    finetune.main([
+        "--checkpoint", str(checkpoint), "--data", "folder", "--data-dir", str(cifar_folder),
+        "--image-size", "(8, 16)", "--epochs", "1", "--batch-size", "4", "--output-dir", str(run_dir),
+        "--no-tensorboard", "--verbose", "0", "--jit-compile", str(JIT), "--timm-output", str(output),
+        # Two steps at a rate high enough to move every layer: the first trains the zero head, the
+        # second (through the now non-zero head) the blocks below it.
+        "--warmup-epochs", "0", "--base-learning-rate", "0.5",
+    ])  # fmt: skip
 
-    assert np.isfinite(history.history["loss"][-1])
+    model = keras.saving.load_model(run_dir / "model.keras")
+    assert model.input_shape == (None, 8, 16, 3) and model.output_shape == (None, 2)
+    assert isinstance(model.optimizer, LayerDecayAdamW) and int(model.optimizer.iterations) == 2
+    assert model.optimizer.multipliers["head/kernel"] == 1.0
+    assert model.optimizer.multipliers["patch_encoder/projection/kernel"] == pytest.approx(0.75**3)
     tuned = load_file(output)
     assert tuned["head.weight"].shape == (2, 32) and tuned["pos_embed"].shape == (1, 1 + 2 * 4, 32)
     assert np.any(tuned["head.weight"] != 0)  # trained away from the zero-initialized new head
+    # The blocks started from the checkpoint, and the lowest layers took the smallest steps (Adam's steps
+    # are about lr * multiplier each: 0.75 ** 3 for the patch embedding against 0.75 for the last block).
+    start = load_file(checkpoint)
+    change = lambda key: np.abs(tuned[key] - start[key]).max()  # noqa: E731
+    assert 0 < change("patch_embed.proj.weight") < 0.8 * change("blocks.1.mlp.fc1.weight")
+
+
+def test_finetune_recipe_checks_its_own_option_before_any_work(tmp_path, cifar_folder):
+    with pytest.raises(SystemExit, match="--timm-output must be a .safetensors path; got 'tuned.pth'"):
+        finetune.main(["--checkpoint", "x.safetensors", "--data-dir", str(cifar_folder), "--timm-output", "tuned.pth"])
+    with pytest.raises(SystemExit, match="model='auto' reads the architecture from a checkpoint"):
+        finetune.main(["--data-dir", str(cifar_folder), "--output-dir", str(tmp_path / "run")])
+    assert not (tmp_path / "run").exists()
