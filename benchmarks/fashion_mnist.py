@@ -62,6 +62,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, help="default: the recipe's")
     parser.add_argument("--train-subset", type=int, help="train on the first N training images only")
+    parser.add_argument("--augment", help="an AugmentConfig preset (default: the recipe's)")
     parser.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files (default: the recipe's)")
     parser.add_argument("--output-dir", default="runs/benchmark_fashion_mnist")
     args = parser.parse_args(argv)
@@ -72,6 +73,8 @@ def main(argv=None):
     changes = dict(output_dir=args.output_dir, verbose=0)
     if args.epochs:
         changes["epochs"] = args.epochs
+    if args.augment:
+        changes["augment"] = args.augment
     data_dir = args.data_dir or recipe.data_dir
     with tempfile.TemporaryDirectory() as folder:
         if args.train_subset:

@@ -1,9 +1,10 @@
 """CNN vs ViT vs DeiT on the same data and the same budget (epochs, augmentation, optimizer).
 
     python recipes/cnn_vs_vit_vs_deit.py [--data fashion_mnist_idx --data-dir DIR] [--epochs N] [--out DIR]
+        [--augment none|flip|light|deit] [--cnn-widths 16,32,64] [--vit vit_nano_patch4_28]
 
-Trains (a) the small ResNet, (b) a plain ViT and (c) a DeiT student of the same size distilled
-from (a) (hard distillation, alpha 0.5), each through `keras_vit.training.train` with the same
+Trains (a) a small ResNet (`build_resnet` with `--cnn-widths`), (b) a plain ViT and (c) a DeiT
+student of the same size distilled from (a) (hard distillation, alpha 0.5), each through `keras_vit.training.train` with the same
 `TrainConfig` apart from the model; then prints and saves (`comparison.md`, `comparison.json`)
 test accuracy, parameters, training time, training images/s and batch-1 inference latency.
 The default data is the embedded Fashion-MNIST subset; `--data fashion_mnist_idx --data-dir
@@ -45,20 +46,24 @@ def main(argv=None):
     parser.add_argument("--data", default="default")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--vit", default="vit_nano_patch4_28", help="ViT config; the DeiT is its distilled form")
+    parser.add_argument(
+        "--cnn-widths", default="16,32,64", help="channels per ResNet stage (build_resnet's default is 32,64,128)"
+    )
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--augment", default="flip", help="AugmentConfig preset: none, flip, light, deit")
     parser.add_argument("--out", default=os.path.join("runs", "cnn_vs_vit_vs_deit"))
     args = parser.parse_args(argv)
+    widths = tuple(int(width) for width in args.cnn_widths.split(","))
 
     base = TrainConfig(
-        name="compare", data=args.data, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size,
-        augment=args.augment, base_learning_rate=8e-3, warmup_epochs=1, label_smoothing=0.1, tensorboard=False,
-        verbose=2,
-    )
+        name="compare", model_overrides={}, data=args.data, data_dir=args.data_dir, epochs=args.epochs,
+        batch_size=args.batch_size, augment=args.augment, base_learning_rate=8e-3, warmup_epochs=1,
+        label_smoothing=0.1, tensorboard=False, verbose=2,
+    )  # fmt: skip
     teacher_dir = os.path.join(args.out, "cnn")
     runs = {
-        "CNN (ResNet)": base.replace(model="resnet", output_dir=teacher_dir),
+        "CNN (ResNet)": base.replace(model="resnet", model_overrides=dict(widths=widths), output_dir=teacher_dir),
         f"ViT ({args.vit})": base.replace(model=args.vit, output_dir=os.path.join(args.out, "vit")),
         f"DeiT ({distilled_name(args.vit)}, CNN teacher)": base.replace(
             model=distilled_name(args.vit),
