@@ -2,7 +2,7 @@
 
     python benchmarks/gpu_throughput.py                                  # vit_base_patch16_224, jax then torch
     python benchmarks/gpu_throughput.py --backends jax --batch-sizes 256,512,1024
-    python benchmarks/gpu_throughput.py --config vit_tiny_patch4_32 --batch-sizes 8,16 --steps 2   # CPU smoke run
+    python benchmarks/gpu_throughput.py --config vit_tiny_patch4_32 --batch-sizes 8,16 --steps 2 --matmul-size 256  # CPU smoke run
 
 For each backend (one process each) and each candidate batch size, smallest first, a child process builds
 the model under the `mixed_bfloat16` policy (bfloat16 compute, float32 weights and logits), compiles it
@@ -41,6 +41,7 @@ def parse_args(argv=None):
     parser.add_argument("--batch-sizes", default="128,256,384,512,768,1024,1536,2048")
     parser.add_argument("--steps", type=int, default=20, help="timed training steps")
     parser.add_argument("--warmup-steps", type=int, default=3)
+    parser.add_argument("--matmul-size", type=int, default=8192, help="side of the bf16 matmul timed as the peak")
     parser.add_argument("--torch-compile", action="store_true", help="compile with jit_compile=True under torch")
     parser.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)  # one batch size, in a child process
     parser.add_argument("--backend", help=argparse.SUPPRESS)
@@ -140,7 +141,7 @@ def measure(args):
         images_per_s=images_per_s,
         model_flops_per_s=model_flops,
         datasheet_peak_flops_per_s=datasheet_peak(name),
-        matmul_peak_flops_per_s=matmul_flops_per_second(size=8192, dtype="bfloat16", chain=10),
+        matmul_peak_flops_per_s=matmul_flops_per_second(size=args.matmul_size, dtype="bfloat16", chain=10),
     )
 
 
