@@ -43,21 +43,6 @@ class EpochTimer(keras.callbacks.Callback):
         )
 
 
-def subset_dir(data_dir, count, folder):
-    """The first `count` training images of the IDX files in `data_dir`, and all test images."""
-    from keras_vit.data import load_fashion_mnist, write_idx
-
-    (x_train, y_train), (x_test, y_test) = load_fashion_mnist(data_dir)
-    for name, array in {
-        "train-images-idx3-ubyte.gz": x_train[:count],
-        "train-labels-idx1-ubyte.gz": y_train[:count],
-        "t10k-images-idx3-ubyte.gz": x_test,
-        "t10k-labels-idx1-ubyte.gz": y_test,
-    }.items():
-        write_idx(os.path.join(folder, name), array.astype("uint8"))
-    return folder
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, help="default: the recipe's")
@@ -67,6 +52,7 @@ def main(argv=None):
     parser.add_argument("--output-dir", default="runs/benchmark_fashion_mnist")
     args = parser.parse_args(argv)
 
+    from keras_vit.data import write_fashion_mnist_subset
     from keras_vit.training import train
 
     recipe = runpy.run_path(str(REPO / "recipes" / "fashion_mnist_vit.py"))["RECIPE"]
@@ -78,7 +64,7 @@ def main(argv=None):
     data_dir = args.data_dir or recipe.data_dir
     with tempfile.TemporaryDirectory() as folder:
         if args.train_subset:
-            data_dir = subset_dir(data_dir, args.train_subset, folder)
+            data_dir = write_fashion_mnist_subset(data_dir, folder, num_train=args.train_subset)
         config = recipe.replace(data_dir=data_dir, **changes)
         num_train = args.train_subset or 60_000
         start = time.perf_counter()

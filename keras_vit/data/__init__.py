@@ -11,7 +11,14 @@ with augmentation described by `AugmentConfig`.
 
 from keras_vit.data.augment_config import AugmentConfig
 from keras_vit.data.default import load_default
-from keras_vit.data.idx import FASHION_MNIST_CLASSES, fashion_mnist_split, load_fashion_mnist, load_idx, write_idx
+from keras_vit.data.idx import (
+    FASHION_MNIST_CLASSES,
+    fashion_mnist_split,
+    load_fashion_mnist,
+    load_idx,
+    write_fashion_mnist_subset,
+    write_idx,
+)
 from keras_vit.data.image_folder import load_image_folder
 from keras_vit.data.pipeline import SOURCES, get_datasets, load_source
 from keras_vit.data.tfds_source import load_tfds

@@ -128,3 +128,16 @@ def fashion_mnist_split(directory, split="test", limit=None):
     train, test = load_fashion_mnist(directory)
     images, labels = train if split == "train" else test
     return (images[:limit] / 255.0).astype("float32"), labels[:limit].astype("int32")
+
+
+def write_fashion_mnist_subset(directory, folder, num_train=None, num_test=None):
+    """The first `num_train` training and `num_test` test images of the IDX files in `directory`
+    (None: all), written as the four gzipped IDX files into `folder`; returns `folder`."""
+    (x_train, y_train), (x_test, y_test) = load_fashion_mnist(directory)
+    arrays = dict(
+        x_train=x_train[:num_train], y_train=y_train[:num_train], x_test=x_test[:num_test], y_test=y_test[:num_test]
+    )
+    folder = pathlib.Path(folder)
+    for key, name in FASHION_MNIST_FILES.items():
+        write_idx(folder / f"{name}.gz", arrays[key].astype("uint8"))
+    return folder

@@ -6,6 +6,8 @@ from keras_vit.layers.validation import check_choice
 POOLINGS = ("token", "gap")
 # "distillation" takes the second token (DeiT's distillation token); it is not a model-level pooling choice.
 TOKEN_POOLINGS = POOLINGS + ("distillation",)
+# How many prefix tokens each pooling reads (gap reads the patch tokens only).
+PREFIX_TOKENS_READ = {"token": 1, "distillation": 2, "gap": 0}
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
@@ -20,7 +22,7 @@ class TokenPooling(keras.layers.Layer):
     def __init__(self, pooling="token", num_prefix_tokens=1, **kwargs):
         super().__init__(**kwargs)
         self.pooling = check_choice(pooling, "pooling", TOKEN_POOLINGS)
-        needed = {"token": 1, "distillation": 2, "gap": 0}[pooling]
+        needed = PREFIX_TOKENS_READ[pooling]
         if num_prefix_tokens < needed:
             raise ValueError(
                 f"pooling={pooling!r} needs at least {needed} prefix token(s); got num_prefix_tokens={num_prefix_tokens}."

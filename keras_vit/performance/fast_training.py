@@ -1,7 +1,6 @@
 import keras
 
-# The prefix tokens each pooling reads; gap pooling reads every token.
-PREFIX_TOKENS_READ = {"token": 1, "distillation": 2}
+from keras_vit.layers.pooling import PREFIX_TOKENS_READ
 
 
 def fast_training_model(model):

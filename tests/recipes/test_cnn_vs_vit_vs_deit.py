@@ -14,18 +14,10 @@ _spec.loader.exec_module(comparison)
 
 @pytest.fixture(scope="module")
 def few_fashion_mnist(data_dir, tmp_path_factory):
-    from keras_vit.data import load_fashion_mnist, write_idx
+    from keras_vit.data import write_fashion_mnist_subset
 
-    (x_train, y_train), (x_test, y_test) = load_fashion_mnist(data_dir / "fashion-mnist")
     folder = tmp_path_factory.mktemp("few-fashion-mnist")
-    for name, array in {
-        "train-images-idx3-ubyte.gz": x_train[:64],
-        "train-labels-idx1-ubyte.gz": y_train[:64],
-        "t10k-images-idx3-ubyte.gz": x_test[:32],
-        "t10k-labels-idx1-ubyte.gz": y_test[:32],
-    }.items():
-        write_idx(folder / name, array.astype("uint8"))
-    return folder
+    return write_fashion_mnist_subset(data_dir / "fashion-mnist", folder, num_train=64, num_test=32)
 
 
 def test_distilled_name():
