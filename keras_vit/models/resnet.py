@@ -11,8 +11,14 @@ def residual_block(x, filters, stride, name):
     x = keras.layers.ReLU(name=f"{name}_relu1")(x)
     x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(x)
     x = keras.layers.BatchNormalization(name=f"{name}_bn2")(x)
+    if stride != 1:
+        # Subsample, then a stride-1 1x1 projection: the same as a strided 1x1 convolution, but it
+        # avoids oneDNN's strided 1x1 backward-weights kernel, which hangs or returns wrong
+        # gradients on x86 CPUs when the input has fewer channels than its block of 8 or 16
+        # (uxlfoundation/oneDNN#6035; hit by PyTorch's CPU backward).
+        shortcut = keras.layers.MaxPooling2D(pool_size=1, strides=stride, name=f"{name}_subsample")(shortcut)
     if stride != 1 or shortcut.shape[-1] != filters:
-        shortcut = keras.layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_proj")(shortcut)
+        shortcut = keras.layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_proj")(shortcut)
         shortcut = keras.layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
     x = keras.layers.Add(name=f"{name}_add")([x, shortcut])
     return keras.layers.ReLU(name=f"{name}_out")(x)

@@ -152,3 +152,29 @@ def test_resnet_teacher_shapes_and_errors():
     assert model(np.zeros((2, 28, 28, 1), "float32")).shape == (2, 10)
     with pytest.raises(ValueError, match="widths must be"):
         keras_vit.build_resnet(num_classes=10, widths=())
+
+
+def test_strided_shortcut_subsamples_then_projects_and_trains_as_a_strided_1x1_convolution():
+    """No strided 1x1 convolution (oneDNN's CPU backward for it hangs on few channels, see
+    `residual_block`); the subsample + projection must still compute one, forward and backward."""
+    model = keras_vit.build_resnet(num_classes=5, image_size=16, widths=(4, 8), blocks_per_stage=1)
+    strided_1x1 = [
+        layer.name
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1) and layer.strides != (1, 1)
+    ]
+    assert strided_1x1 == []
+    subsample, proj = model.get_layer("stage1_block0_subsample"), model.get_layer("stage1_block0_proj")
+    inputs = keras.Input((15, 15, 4))
+    branch = keras.Model(inputs, proj(subsample(inputs)))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 15, 15, 4)).astype("float32")
+    target = rng.normal(size=(8, 8, 8, 8)).astype("float32")
+    kernel = ops.convert_to_numpy(proj.kernel)[0, 0]
+    y = x[:, ::2, ::2] @ kernel
+    np.testing.assert_allclose(ops.convert_to_numpy(branch(x)), y, atol=1e-5)
+    # One SGD step of rate 1 on the mean squared error moves the kernel by its gradient.
+    branch.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse")
+    branch.train_on_batch(x, target)
+    gradient = np.einsum("bhwc,bhwk->ck", x[:, ::2, ::2], 2 * (y - target) / y.size)
+    np.testing.assert_allclose(ops.convert_to_numpy(proj.kernel)[0, 0], kernel - gradient, atol=1e-5)
