@@ -8,13 +8,13 @@ then the totals. The bar on 2 CPU cores: >= 92% test accuracy within 30 minutes.
 
 `--train-subset N` trains on the first N training images (still testing on all 10,000), to
 check the script and estimate an epoch's time; `--data-dir` points at the folder of the four
-IDX files (default: the recipe's). Results are written to runs/benchmark_fashion_mnist/.
+IDX files (default: the recipe's); `--set FIELD=VALUE` overrides a field of the recipe's model, as
+in `keras-vit train`. Results are written to runs/benchmark_fashion_mnist/.
 """
 
 import argparse
 import os
 import pathlib
-import runpy
 import sys
 import tempfile
 import time
@@ -49,14 +49,16 @@ def main(argv=None):
     parser.add_argument("--train-subset", type=int, help="train on the first N training images only")
     parser.add_argument("--augment", help="an AugmentConfig preset (default: the recipe's)")
     parser.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files (default: the recipe's)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="a model override, as in keras-vit train")
     parser.add_argument("--output-dir", default="runs/benchmark_fashion_mnist")
     args = parser.parse_args(argv)
 
     from keras_vit.data import write_fashion_mnist_subset
     from keras_vit.training import train
+    from keras_vit.training.cli import load_recipe, set_overrides
 
-    recipe = runpy.run_path(str(REPO / "recipes" / "fashion_mnist_vit.py"))["RECIPE"]
-    changes = dict(output_dir=args.output_dir, verbose=0)
+    recipe = load_recipe(str(REPO / "recipes" / "fashion_mnist_vit.py"))
+    changes = dict(output_dir=args.output_dir, verbose=0, model_overrides=set_overrides(recipe.model_overrides, args.set))
     if args.epochs:
         changes["epochs"] = args.epochs
     if args.augment:

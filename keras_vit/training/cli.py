@@ -75,13 +75,19 @@ def config_from_args(args):
     if changes.get("checkpoint") is not None and "model" not in changes:
         changes["model"] = "auto"
     # A different --model drops the recipe's overrides, which were meant for the recipe's model.
-    overrides = dict(config.model_overrides) if changes.get("model", config.model) == config.model else {}
-    for item in args.model_overrides:
+    overrides = config.model_overrides if changes.get("model", config.model) == config.model else {}
+    return config.replace(model_overrides=set_overrides(overrides, args.model_overrides), **changes)
+
+
+def set_overrides(overrides, items):
+    """A copy of `overrides` updated by `--set` items `"FIELD=VALUE"` (VALUE read as by `--set`)."""
+    overrides = dict(overrides)
+    for item in items:
         key, sep, value = item.partition("=")
         if not sep:
             raise SystemExit(f"keras-vit train: --set expects FIELD=VALUE; got {item!r}.")
         overrides[key] = _parse_value(value)
-    return config.replace(model_overrides=overrides, **changes)
+    return overrides
 
 
 def load_recipe(recipe):

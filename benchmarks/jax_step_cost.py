@@ -1,0 +1,86 @@
+"""Why keras_vit trains no faster than keras-hub on JAX: XLA's cost of one training step of each.
+
+    python benchmarks/jax_step_cost.py                        # vit_tiny_patch4_32, batch 128
+    python benchmarks/jax_step_cost.py --config vit_nano_patch4_28 --batch-size 256
+
+Jits the gradient of the cross-entropy of keras_vit's model and of keras-hub's ViT with the same
+dimensions and weights (`keras_hub_vit.copy_weights`), with no optimizer or Keras trainer around it,
+and prints for each XLA's own cost analysis of the compiled step (FLOPs, bytes accessed), the
+number of dot and transpose ops in the optimized HLO, and the median time of `--rounds` steps,
+alternating the two models. Equal FLOPs and equal times mean XLA compiles the two layouts of the
+same maths to the same work: a faster JAX step has to compute less (e.g. `fast_training_model`).
+"""
+
+import argparse
+import os
+import sys
+import time
+
+os.environ["KERAS_BACKEND"] = "jax"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def gradient_step(model):
+    """A jitted `(trainable, non_trainable, images, labels) -> (loss, grads)` of `model`."""
+    import jax
+    import keras
+    from keras import ops
+
+    def loss(trainable, non_trainable, images, labels):
+        logits, _ = model.stateless_call(trainable, non_trainable, images, training=True)
+        return ops.mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
+
+    return jax.jit(jax.value_and_grad(loss))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="vit_tiny_patch4_32")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--rounds", type=int, default=9)
+    args = parser.parse_args(argv)
+
+    import jax
+    import numpy as np
+
+    import keras_vit
+    from keras_hub_vit import build_hub_vit, copy_weights
+    from keras_vit.layers.validation import to_pair
+    from keras_vit.models.vit import resolve_config
+
+    config = resolve_config(args.config)
+    vit = keras_vit.build_vit(args.config, num_classes=10)
+    hub = build_hub_vit(config, num_classes=10)
+    copy_weights(vit, hub)
+    rng = np.random.default_rng(0)
+    images = rng.uniform(size=(args.batch_size, *to_pair(config.image_size, "image_size"), config.channels))
+    images, labels = images.astype("float32"), rng.integers(0, 10, args.batch_size)
+
+    steps = {}
+    for name, model in (("keras_vit", vit), ("keras-hub", hub)):
+        variables = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables])
+        compiled = gradient_step(model).lower(*variables, images, labels).compile()
+        cost = compiled.cost_analysis()
+        cost = cost[0] if isinstance(cost, list) else cost
+        hlo = compiled.as_text()
+        jax.block_until_ready(compiled(*variables, images, labels))
+        steps[name] = dict(run=compiled, variables=variables, times=[], flops=cost.get("flops", 0.0),
+                           bytes=cost.get("bytes accessed", 0.0), dots=hlo.count(" dot("),
+                           transposes=hlo.count(" transpose("))
+    for _ in range(args.rounds):
+        for step in steps.values():
+            start = time.perf_counter()
+            jax.block_until_ready(step["run"](*step["variables"], images, labels))
+            step["times"].append(time.perf_counter() - start)
+
+    print(f"{args.config}, batch {args.batch_size}, JAX {jax.__version__} on {jax.devices()[0].platform}")
+    print("| model | XLA GFLOP/step | GB accessed | dots | transposes | median ms/step | img/s |")
+    print("|---|---|---|---|---|---|---|")
+    for name, step in steps.items():
+        median = float(np.median(step["times"]))
+        print(f"| {name} | {step['flops'] / 1e9:.1f} | {step['bytes'] / 1e9:.2f} | {step['dots']} | "
+              f"{step['transposes']} | {1000 * median:.0f} | {args.batch_size / median:.1f} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
