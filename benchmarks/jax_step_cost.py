@@ -4,7 +4,7 @@
     python benchmarks/jax_step_cost.py --config vit_nano_patch4_28 --batch-size 256
 
 Jits the gradient of the cross-entropy of keras_vit's model and of keras-hub's ViT with the same
-dimensions and weights (`keras_hub_vit.copy_weights`), with no optimizer or Keras trainer around it,
+dimensions and weights (`keras_hub_vit.matched_models`), with no optimizer or Keras trainer around it,
 and prints for each XLA's own cost analysis of the compiled step (FLOPs, bytes accessed), the
 number of dot and transpose ops in the optimized HLO, and the median time of `--rounds` steps,
 alternating the two models. Equal FLOPs and equal times mean XLA compiles the two layouts of the
@@ -43,18 +43,11 @@ def main(argv=None):
     import jax
     import numpy as np
 
-    import keras_vit
-    from keras_hub_vit import build_hub_vit, copy_weights
-    from keras_vit.layers.validation import to_pair
-    from keras_vit.models.vit import resolve_config
+    from keras_hub_vit import matched_models, random_images
 
-    config = resolve_config(args.config)
-    vit = keras_vit.build_vit(args.config, num_classes=10)
-    hub = build_hub_vit(config, num_classes=10)
-    copy_weights(vit, hub)
-    rng = np.random.default_rng(0)
-    images = rng.uniform(size=(args.batch_size, *to_pair(config.image_size, "image_size"), config.channels))
-    images, labels = images.astype("float32"), rng.integers(0, 10, args.batch_size)
+    config, vit, hub = matched_models(args.config, num_classes=10)
+    images = random_images(config, args.batch_size)
+    labels = np.random.default_rng(1).integers(0, 10, args.batch_size)
 
     steps = {}
     for name, model in (("keras_vit", vit), ("keras-hub", hub)):
@@ -64,8 +57,8 @@ def main(argv=None):
         cost = cost[0] if isinstance(cost, list) else cost
         hlo = compiled.as_text()
         jax.block_until_ready(compiled(*variables, images, labels))
-        steps[name] = dict(run=compiled, variables=variables, times=[], flops=cost.get("flops", 0.0),
-                           bytes=cost.get("bytes accessed", 0.0), dots=hlo.count(" dot("),
+        steps[name] = dict(run=compiled, variables=variables, times=[], flops=cost["flops"],
+                           bytes=cost["bytes accessed"], dots=hlo.count(" dot("),
                            transposes=hlo.count(" transpose("))
     for _ in range(args.rounds):
         for step in steps.values():

@@ -75,10 +75,30 @@ def copy_weights(vit, hub):
     hub.get_layer("head").set_weights(vit.get_layer("head").get_weights())
 
 
+def matched_models(name, num_classes):
+    """`(config, vit, hub)`: keras_vit's model of config `name` and keras-hub's with the same
+    dimensions, parameter count and weights."""
+    import keras_vit
+    from keras_vit.models.vit import resolve_config
+
+    config = resolve_config(name)
+    vit = keras_vit.build_vit(name, num_classes=num_classes)
+    hub = build_hub_vit(config, num_classes)
+    if vit.count_params() != hub.count_params():
+        raise SystemExit(f"parameter counts differ: keras_vit {vit.count_params():,}, keras-hub {hub.count_params():,}")
+    copy_weights(vit, hub)
+    return config, vit, hub
+
+
+def random_images(config, count, seed=0):
+    """`count` float32 images in [0, 1) of `config`'s size: `(count, H, W, channels)`."""
+    height, width = to_pair(config.image_size, "image_size")
+    return np.random.default_rng(seed).uniform(0, 1, (count, height, width, config.channels)).astype("float32")
+
+
 def max_output_difference(vit, hub, config, batch=8, seed=0):
     """Max |keras_vit - keras-hub| over logits for random images (after `copy_weights`)."""
-    height, width = to_pair(config.image_size, "image_size")
-    images = np.random.default_rng(seed).uniform(0, 1, (batch, height, width, config.channels)).astype("float32")
+    images = random_images(config, batch, seed)
     ours = keras.ops.convert_to_numpy(vit(images, training=False))
     theirs = keras.ops.convert_to_numpy(hub(images, training=False))
     return float(np.abs(ours - theirs).max())

@@ -74,17 +74,11 @@ def run_backend(args):
     import numpy as np
 
     import keras_vit
-    from keras_hub_vit import build_hub_vit, copy_weights, max_output_difference
-    from keras_vit.models.vit import resolve_config
+    from keras_hub_vit import matched_models, max_output_difference, random_images
 
     backend = keras.backend.backend()
     load_start = load_average()
-    config = resolve_config(args.config)
-    vit = keras_vit.build_vit(args.config, num_classes=args.num_classes)
-    hub = build_hub_vit(config, args.num_classes)
-    if vit.count_params() != hub.count_params():
-        raise SystemExit(f"parameter counts differ: keras_vit {vit.count_params():,}, keras-hub {hub.count_params():,}")
-    copy_weights(vit, hub)
+    config, vit, hub = matched_models(args.config, args.num_classes)
     difference = max_output_difference(vit, hub, config)
     fast = keras_vit.performance.fast_training_model(vit)
     fast_difference = max_output_difference(vit, fast, config)
@@ -98,11 +92,9 @@ def run_backend(args):
             **compile_kwargs,
         )
 
-    height, width = vit.input_shape[1:3]
     count = args.steps * args.batch_size
-    rng = np.random.default_rng(0)
-    images = rng.uniform(0, 1, (count, height, width, config.channels)).astype("float32")
-    labels = rng.integers(0, args.num_classes, count)
+    images = random_images(config, count)
+    labels = np.random.default_rng(1).integers(0, args.num_classes, count)
 
     def train(model):
         return lambda: model.fit(images, labels, batch_size=args.batch_size, epochs=1, verbose=0, shuffle=False)
