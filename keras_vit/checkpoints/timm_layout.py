@@ -11,8 +11,7 @@ import dataclasses
 import keras
 import numpy as np
 
-from keras_vit.layers import TransformerBlock
-from keras_vit.models.parts import patch_encoder_of
+from keras_vit.models.parts import patch_encoder_of, transformer_blocks_of
 
 
 @dataclasses.dataclass
@@ -82,6 +81,11 @@ def _norm(prefix, layer):
 
 def _patch_encoder_entries(encoder):
     projection = encoder.projection
+    if encoder.patch_embedding == "conv_stem":
+        raise ValueError(
+            "patch_embedding='conv_stem' has no timm, Hugging Face or big_vision counterpart; "
+            "save such a model with model.save(...) (.keras) instead."
+        )
     if encoder.patch_embedding == "conv":
         entries = [Entry("patch_embed.proj.weight", projection.kernel, "conv")]
     else:
@@ -114,8 +118,7 @@ def _block_entries(index, block):
 def model_entries(model):
     """Every variable of `model` with its timm name. Raises if a variable has none."""
     entries = _patch_encoder_entries(patch_encoder_of(model))
-    blocks = [layer for layer in model.layers if isinstance(layer, TransformerBlock)]
-    for index, block in enumerate(blocks):
+    for index, block in enumerate(transformer_blocks_of(model, "A timm-layout checkpoint")):
         entries += _block_entries(index, block)
     named = {layer.name: layer for layer in model.layers}
     if isinstance(named.get("norm"), keras.layers.LayerNormalization):

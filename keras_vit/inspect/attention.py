@@ -3,7 +3,8 @@
 import keras
 import numpy as np
 
-from keras_vit.inspect.model_parts import check_images, transformer_blocks
+from keras_vit.inspect.model_parts import check_images
+from keras_vit.models.parts import transformer_blocks_of
 
 
 class _WithAttention(keras.layers.Layer):
@@ -34,7 +35,7 @@ def attention_model(model):
     `(B, heads, N, N)` and `outputs` the original model's outputs, flattened. `model` itself is
     untouched, so its default forward pass keeps the fused attention kernel.
     """
-    blocks = transformer_blocks(model)
+    blocks = transformer_blocks_of(model, "Attention inspection")
     position = {id(block): index for index, block in enumerate(blocks)}
     captured = {}
 
@@ -69,5 +70,5 @@ def attention_weights(model, images, batch_size=32):
     """
     images = check_images(model, images)
     extractor = attention_model(model)
-    depth = len(transformer_blocks(model))
+    depth = len(transformer_blocks_of(model, "Attention inspection"))
     return np.stack(run_in_batches(extractor, images, batch_size)[:depth])

@@ -1,19 +1,6 @@
-"""Finding the parts of a built ViT that the analyses read, and checking images against it."""
+"""Checking images, layer indices and layer names against a model, before an analysis runs."""
 
 import numpy as np
-
-from keras_vit.layers import TransformerBlock
-
-
-def transformer_blocks(model):
-    """The model's `TransformerBlock` layers in call order; an error if it has none."""
-    blocks = [layer for layer in model.layers if isinstance(layer, TransformerBlock)]
-    if not blocks:
-        raise ValueError(
-            f"Model {model.name!r} has no TransformerBlock layers at its top level, so it has no attention "
-            f"to inspect. Its layers are: {', '.join(layer.name for layer in model.layers)}."
-        )
-    return blocks
 
 
 def check_images(model, images):

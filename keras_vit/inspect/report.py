@@ -9,10 +9,10 @@ from keras_vit.inspect.attention import attention_weights
 from keras_vit.inspect.distance import attention_distance
 from keras_vit.inspect.frequency import frequency_analysis
 from keras_vit.inspect.maps import token_map, token_map_label
-from keras_vit.inspect.model_parts import check_images, check_layer_index, check_layer_names, transformer_blocks
+from keras_vit.inspect.model_parts import check_images, check_layer_index, check_layer_names
 from keras_vit.inspect.position_similarity import position_embedding_similarity
 from keras_vit.inspect.rollout import rollout_steps
-from keras_vit.models.parts import patch_encoder_of
+from keras_vit.models.parts import patch_encoder_of, transformer_blocks_of
 
 # Figures show at most this many images; the numbers cover all of them.
 MAX_SHOWN = 8
@@ -35,7 +35,7 @@ def write_report(model, images, out_dir, *, layer=-1, compare=None, batch_size=3
 
     images = check_images(model, images)
     encoder = patch_encoder_of(model)
-    layer = check_layer_index(layer, len(transformer_blocks(model)))
+    layer = check_layer_index(layer, len(transformer_blocks_of(model, "Attention inspection")))
     compare = dict(compare or {})
     for other, layer_names in compare.values():
         check_images(other, images)

@@ -1,4 +1,5 @@
 from keras_vit.layers.attention import MultiHeadSelfAttention
+from keras_vit.layers.conv_stem import ConvStem
 from keras_vit.layers.patch_encoder import PatchEncoder
 from keras_vit.layers.patches import Patches
 from keras_vit.layers.pooling import TokenPooling
@@ -6,6 +7,7 @@ from keras_vit.layers.regularization import DropPath, LayerScale
 from keras_vit.layers.transformer_block import TransformerBlock
 
 __all__ = [
+    "ConvStem",
     "DropPath",
     "LayerScale",
     "MultiHeadSelfAttention",

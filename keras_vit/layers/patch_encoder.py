@@ -1,6 +1,7 @@
 import keras
 from keras import ops
 
+from keras_vit.layers.conv_stem import ConvStem, stem_widths
 from keras_vit.layers.patches import Patches
 from keras_vit.layers.position_embeddings import sincos_2d
 from keras_vit.layers.validation import (
@@ -11,7 +12,7 @@ from keras_vit.layers.validation import (
     to_pair,
 )
 
-PATCH_EMBEDDINGS = ("conv", "linear")
+PATCH_EMBEDDINGS = ("conv", "linear", "conv_stem")
 POSITION_EMBEDDINGS = ("learned", "sincos2d", "none")
 
 
@@ -26,6 +27,9 @@ class PatchEncoder(keras.layers.Layer):
     The projection is either a strided `Conv2D` (`patch_embedding="conv"`) or `Patches`
     followed by a `Dense` (`"linear"`); the Dense kernel `(ph*pw*C, dim)` is the conv
     kernel `(ph, pw, C, dim)` reshaped, so both give the same output for the same weights.
+    `"conv_stem"` replaces the patch projection by Xiao et al.'s convolutional stem
+    (`ConvStem`: 3x3 stride-2 convolutions, BatchNorm, ReLU) and a 1x1 `Conv2D` to `dim`, for
+    a square power-of-two patch size; it has no timm counterpart.
 
     Position embeddings: `"learned"` covers prefix and patch tokens, as timm's
     `pos_embed` `(1, T + N, dim)`, initialized N(0, 0.02); `"sincos2d"` is big_vision's
@@ -47,6 +51,8 @@ class PatchEncoder(keras.layers.Layer):
         self.dim = check_positive_int(dim, "dim")
         self.patch_size = to_pair(patch_size, "patch_size")
         self.patch_embedding = check_choice(patch_embedding, "patch_embedding", PATCH_EMBEDDINGS)
+        if patch_embedding == "conv_stem":
+            stem_widths(dim, patch_size)
         self.position_embedding = check_choice(position_embedding, "position_embedding", POSITION_EMBEDDINGS)
         if position_embedding == "sincos2d" and dim % 4:
             raise ValueError(f"sincos2d position embeddings need dim divisible by 4; got dim={dim}.")
@@ -71,6 +77,11 @@ class PatchEncoder(keras.layers.Layer):
                 self.dim, self.patch_size, strides=self.patch_size, dtype=self.dtype_policy, name="projection"
             )
             self.projection.build(input_shape)
+        elif self.patch_embedding == "conv_stem":
+            self.stem = ConvStem(self.dim, self.patch_size, dtype=self.dtype_policy, name="stem")
+            self.stem.build(input_shape)
+            self.projection = keras.layers.Conv2D(self.dim, 1, dtype=self.dtype_policy, name="projection")
+            self.projection.build(self.stem.compute_output_shape(input_shape))
         else:
             self.patches = Patches(self.patch_size, dtype=self.dtype_policy, name="patches")
             self.projection = keras.layers.Dense(self.dim, dtype=self.dtype_policy, name="projection")
@@ -102,6 +113,8 @@ class PatchEncoder(keras.layers.Layer):
     def call(self, images, training=None):
         if self.patch_embedding == "conv":
             x = ops.reshape(self.projection(images), (-1, self.num_patches, self.dim))
+        elif self.patch_embedding == "conv_stem":
+            x = ops.reshape(self.projection(self.stem(images, training=training)), (-1, self.num_patches, self.dim))
         else:
             x = self.projection(self.patches(images))
         if self.position_embedding == "sincos2d":

@@ -108,6 +108,7 @@ def get_config(name=None, **overrides):
 
 def validate_config(config):
     """Raise `ValueError` naming the first invalid field of `config`; return `config`."""
+    from keras_vit.layers.conv_stem import stem_widths
     from keras_vit.layers.patch_encoder import PATCH_EMBEDDINGS, POSITION_EMBEDDINGS
     from keras_vit.layers.pooling import POOLINGS
     from keras_vit.layers.validation import (
@@ -128,6 +129,8 @@ def validate_config(config):
     check_choice(config.pooling, "pooling", POOLINGS)
     check_choice(config.position_embedding, "position_embedding", POSITION_EMBEDDINGS)
     check_choice(config.patch_embedding, "patch_embedding", PATCH_EMBEDDINGS)
+    if config.patch_embedding == "conv_stem":
+        stem_widths(config.dim, patch_size)
     if config.position_embedding == "sincos2d" and config.dim % 4:
         raise ValueError(f"sincos2d position embeddings need dim divisible by 4; got dim={config.dim}.")
     if config.pooling == "token" and not config.class_token:

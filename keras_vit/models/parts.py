@@ -1,6 +1,6 @@
 """Finding the parts of a built ViT or DeiT that checkpoints, analyses and optimizers read."""
 
-from keras_vit.layers import PatchEncoder
+from keras_vit.layers import PatchEncoder, TransformerBlock
 
 
 def patch_encoder_of(model):
@@ -12,3 +12,14 @@ def patch_encoder_of(model):
             "it needs exactly one (a keras_vit ViT or DeiT)."
         )
     return encoders[0]
+
+
+def transformer_blocks_of(model, needed_by):
+    """The model's top-level `TransformerBlock` layers in call order; an error naming `needed_by` if none."""
+    blocks = [layer for layer in model.layers if isinstance(layer, TransformerBlock)]
+    if not blocks:
+        raise ValueError(
+            f"{needed_by} needs a model with TransformerBlock layers at its top level (a keras_vit ViT or DeiT); "
+            f"model {model.name!r} has none. Its layers: {', '.join(layer.name for layer in model.layers)}."
+        )
+    return blocks

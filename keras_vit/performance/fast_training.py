@@ -1,6 +1,7 @@
 import keras
 
 from keras_vit.layers.pooling import PREFIX_TOKENS_READ
+from keras_vit.models.parts import transformer_blocks_of
 
 
 def fast_training_model(model):
@@ -19,16 +20,16 @@ def fast_training_model(model):
     Args:
         model: a model built by `keras_vit.build_vit` or `keras_vit.build_deit`.
     """
+    last_block = transformer_blocks_of(model, "fast_training_model")[-1]
     names = {layer.name for layer in model.layers}
-    if "pool" not in names or "block_0" not in names:
+    if "pool" not in names:
         raise ValueError(
-            f"Model {model.name!r} has no 'pool' or 'block_0' layer: fast_training_model takes models built by "
+            f"Model {model.name!r} has no 'pool' layer: fast_training_model takes models built by "
             "keras_vit.build_vit or keras_vit.build_deit."
         )
     poolings = [model.get_layer(name).pooling for name in ("pool", "pool_dist") if name in names]
     if "gap" in poolings:
         return model
-    last_block = model.get_layer(f"block_{sum(name.startswith('block_') for name in names) - 1}")
     query_tokens = max(PREFIX_TOKENS_READ[pooling] for pooling in poolings)
 
     def call(layer, *args, **kwargs):

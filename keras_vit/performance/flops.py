@@ -1,7 +1,7 @@
 """Analytic FLOPs of a ViT forward pass, per image.
 
 Convention: one multiply-add is 2 FLOPs, and only the matrix products are counted (the
-patch projection, QKV and output projections, the two attention products `Q K^T` and
+patch projection or conv stem, QKV and output projections, the two attention products `Q K^T` and
 `A V`, the MLP and the head). Element-wise work — LayerNorm, GELU, softmax, biases,
 residual adds, position embeddings — is left out, as fvcore and most papers do; it is a
 few percent of the total (GELU over the MLP's hidden units is the largest part).
@@ -13,8 +13,10 @@ product, two products of the forward's size each.
 
 import dataclasses
 
+from keras_vit.layers.conv_stem import stem_widths
 from keras_vit.layers.validation import to_pair
 from keras_vit.models.configs import ViTConfig, get_config
+from keras_vit.models.parts import transformer_blocks_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +25,7 @@ class _Architecture:
 
     image_size: tuple
     patch_size: tuple
+    patch_embedding: str
     channels: int
     dim: int
     num_prefix_tokens: int
@@ -56,7 +59,7 @@ def flop_breakdown(model_or_config, image_size=None, num_classes=None):
     tokens = arch.num_prefix_tokens + patches
     dim = arch.dim
     terms = dict(
-        patch_embedding=2 * patches * (ph * pw * arch.channels) * dim,
+        patch_embedding=_patch_embedding_flops(arch, patches),
         qkv=0,
         attention_scores=0,
         attention_values=0,
@@ -72,6 +75,18 @@ def flop_breakdown(model_or_config, image_size=None, num_classes=None):
         terms["attention_output"] += 2 * tokens * dim * dim
         terms["mlp"] += 2 * tokens * dim * mlp_dim * 2
     return terms
+
+
+def _patch_embedding_flops(arch, patches):
+    """A `(ph*pw*C, dim)` product per patch; a conv stem's 3x3 convolutions and 1x1 projection."""
+    if arch.patch_embedding != "conv_stem":
+        return 2 * patches * (arch.patch_size[0] * arch.patch_size[1] * arch.channels) * arch.dim
+    (height, width), total, channels = arch.image_size, 0, arch.channels
+    for stage_width in stem_widths(arch.dim, arch.patch_size):
+        height, width = height // 2, width // 2
+        total += 2 * height * width * (9 * channels) * stage_width
+        channels = stage_width
+    return total + 2 * patches * channels * arch.dim
 
 
 def flops(model_or_config, image_size=None, *, num_classes=None, training=False):
@@ -107,6 +122,7 @@ def _from_config(config, num_classes):
     return _Architecture(
         image_size=to_pair(config.image_size, "image_size"),
         patch_size=to_pair(config.patch_size, "patch_size"),
+        patch_embedding=config.patch_embedding,
         channels=config.channels,
         dim=config.dim,
         num_prefix_tokens=int(config.class_token) + int(config.distillation_token),
@@ -124,13 +140,11 @@ def _from_model(model):
         )
     encoder = model.get_layer("patch_encoder")
     _, height, width, channels = model.input_shape
-    blocks = []
-    while f"block_{len(blocks)}" in names:
-        block = model.get_layer(f"block_{len(blocks)}")
-        blocks.append((block.num_heads, block.mlp_dim))
+    blocks = [(block.num_heads, block.mlp_dim) for block in transformer_blocks_of(model, "flops")]
     return _Architecture(
         image_size=(height, width),
         patch_size=encoder.patch_size,
+        patch_embedding=encoder.patch_embedding,
         channels=channels,
         dim=encoder.dim,
         num_prefix_tokens=encoder.num_prefix_tokens,

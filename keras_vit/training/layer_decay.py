@@ -2,8 +2,7 @@
 
 import keras
 
-from keras_vit.layers import TransformerBlock
-from keras_vit.models.parts import patch_encoder_of
+from keras_vit.models.parts import patch_encoder_of, transformer_blocks_of
 from keras_vit.training.optimizer import AdamW
 
 
@@ -26,11 +25,7 @@ def layer_decay_multipliers(model, decay):
     (patch projection, tokens, position embeddings). The BEiT / timm convention.
     """
     decay = check_layer_decay(decay)
-    blocks = [layer for layer in model.layers if isinstance(layer, TransformerBlock)]
-    if not blocks:
-        raise ValueError(
-            f"Layer decay needs a model with TransformerBlock layers at its top level; model {model.name!r} has none."
-        )
+    blocks = transformer_blocks_of(model, "Layer decay")
     depth = len(blocks)
     layer_ids = {variable.path: 0 for variable in patch_encoder_of(model).weights}
     for index, block in enumerate(blocks):

@@ -132,6 +132,9 @@ def test_save_refusals_write_nothing(tmp_path, make_vit):
         keras_vit.save_checkpoint(model, tmp_path / "vit.pth")
     with pytest.raises(ValueError, match="no name for these weights: blocks.0.ls1.gamma"):
         keras_vit.save_checkpoint(model, tmp_path / "vit.npz", format="npz")
+    with pytest.raises(ValueError, match="patch_embedding='conv_stem' has no timm, Hugging Face or big_vision"):
+        keras_vit.save_checkpoint(keras_vit.build_vit(num_classes=5, patch_embedding="conv_stem", **TINY_FIELDS),
+                                  tmp_path / "stem.safetensors")
 
     images = keras.Input((16, 16, 3))
     features = keras_vit.build_vit(num_classes=None, include_top=False, **TINY_FIELDS)(images)

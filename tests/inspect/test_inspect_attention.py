@@ -61,7 +61,7 @@ def test_reloaded_model_gives_the_same_weights(vit, images, tmp_path):
 
 
 def test_clear_errors(vit, cnn, images):
-    with pytest.raises(ValueError, match="no TransformerBlock"):
+    with pytest.raises(ValueError, match="Attention inspection needs a model with TransformerBlock layers"):
         attention_weights(cnn, images)
     with pytest.raises(ValueError, match=r"\(3, 8, 8, 3\) do not fit .*\(B, 16, 16, 3\)"):
         attention_weights(vit, images[:, :8, :8])

@@ -33,6 +33,7 @@ VARIANTS = {
     "plain": {},
     "linear_sincos": {"patch_embedding": "linear", "position_embedding": "sincos2d", "pooling": "gap"},
     "qknorm_layerscale": {"qk_norm": True, "init_values": 0.1},
+    "conv_stem": {"patch_embedding": "conv_stem"},
     "deit": {"distillation_token": True},
 }
 

@@ -86,11 +86,22 @@ def test_dynamic_batch(tiny):
         ({"position_embedding": "rope"}, "position_embedding must be one of 'learned', 'sincos2d', 'none'; got 'rope'"),
         ({"pooling": "token", "class_token": False}, "pooling='token' needs class_token=True"),
         ({"drop_path_rate": 1.0}, r"drop_path_rate must be a float in \[0, 1\)"),
+        ({"patch_embedding": "conv_stem", "patch_size": 3, "image_size": 15}, "square power-of-two patch_size"),
     ],
 )
 def test_build_time_errors(tiny, overrides, message):
     with pytest.raises(ValueError, match=message):
         keras_vit.build_vit(num_classes=3, **{**tiny, **overrides})
+
+
+def test_conv_stem_trains_its_convolutions_and_batch_statistics(tiny, images):
+    model = keras_vit.build_vit(num_classes=3, patch_embedding="conv_stem", **tiny)
+    stem = model.get_layer("patch_encoder").stem
+    kernel, mean = (keras.ops.convert_to_numpy(w) for w in (stem.convs[0].kernel, stem.norms[0].moving_mean))
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(images, np.array([0, 1, 2]), epochs=2, verbose=0)
+    assert not np.allclose(keras.ops.convert_to_numpy(stem.convs[0].kernel), kernel)
+    assert not np.allclose(keras.ops.convert_to_numpy(stem.norms[0].moving_mean), mean)
 
 
 @pytest.mark.parametrize("num_classes", [None, 0, 2.0])

@@ -74,5 +74,5 @@ def test_fast_training_model_of_a_gap_model_is_the_model(tiny):
 def test_fast_training_model_needs_a_keras_vit_model():
     inputs = keras.Input((4,))
     other = keras.Model(inputs, keras.layers.Dense(2)(inputs))
-    with pytest.raises(ValueError, match="build_vit or keras_vit.build_deit"):
+    with pytest.raises(ValueError, match="fast_training_model needs a model with TransformerBlock layers"):
         keras_vit.performance.fast_training_model(other)

@@ -31,6 +31,15 @@ def test_flops_match_a_hand_count():
     assert keras_vit.flops(HAND_COUNT_CONFIG, num_classes=5, training=True) == 3 * 680_512
 
 
+def test_conv_stem_flops_match_a_hand_count():
+    # The same config with a conv stem: 16x16x3 -> 8x8x16 -> 4x4x32 (3x3 stride-2 convolutions),
+    # then a 1x1 convolution 32 -> 32 per patch. Only the patch embedding changes.
+    stem = 2 * (8 * 8 * (9 * 3) * 16) + 2 * (4 * 4 * (9 * 16) * 32) + 2 * 16 * 32 * 32  # 55,296 + 147,456 + 32,768
+    config = dataclasses.replace(HAND_COUNT_CONFIG, patch_embedding="conv_stem")
+    assert keras_vit.flop_breakdown(config, num_classes=5)["patch_embedding"] == stem == 235_520
+    assert keras_vit.flops(config, num_classes=5) == 680_512 - 49_152 + stem
+
+
 def test_vit_base_matches_the_published_count():
     # DeiT (Touvron et al. 2021), Table 1: ViT-B/16 at 224 px, 17.6 G multiply-adds ("FLOPs" there).
     multiply_adds = keras_vit.flops("vit_base_patch16_224", num_classes=1000) / 2
@@ -43,8 +52,9 @@ def test_vit_base_matches_the_published_count():
         (keras_vit.build_vit, {}),
         (keras_vit.build_vit, dict(pooling="gap", class_token=False, patch_embedding="linear", image_size=(16, 24))),
         (keras_vit.build_deit, dict(distillation_token=True)),
+        (keras_vit.build_vit, dict(patch_embedding="conv_stem", image_size=(16, 32))),
     ],
-    ids=["vit", "gap_no_cls_rectangular", "distilled_deit"],
+    ids=["vit", "gap_no_cls_rectangular", "distilled_deit", "conv_stem_rectangular"],
 )
 def test_built_model_counts_as_its_config(build, overrides, tiny):
     fields = {**tiny, **overrides}

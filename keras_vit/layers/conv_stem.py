@@ -1,0 +1,68 @@
+import keras
+
+from keras_vit.layers.validation import check_positive_int, to_pair
+
+
+def stem_widths(width, patch_size):
+    """Channel widths of the stem's stride-2 convolutions for a square power-of-two `patch_size`:
+    doubling up to `width` (Xiao et al.'s ViTc-1GF stem for width 192, patch 16: 24, 48, 96, 192)."""
+    height, width_px = to_pair(patch_size, "patch_size")
+    if height != width_px or height < 2 or height & (height - 1):
+        raise ValueError(
+            "patch_embedding='conv_stem' needs a square power-of-two patch_size (2, 4, 8, 16, ...), "
+            f"one stride-2 convolution per halving; got patch_size={patch_size!r}."
+        )
+    stages = height.bit_length() - 1
+    if width % 2 ** (stages - 1):
+        raise ValueError(
+            f"patch_embedding='conv_stem' with patch_size={height} halves the width {stages - 1} times; "
+            f"dim={width} is not divisible by {2 ** (stages - 1)}."
+        )
+    return [width // 2 ** (stages - 1 - stage) for stage in range(stages)]
+
+
+@keras.saving.register_keras_serializable(package="keras_vit")
+class ConvStem(keras.layers.Layer):
+    """The convolutional stem of Xiao et al. 2021 ("Early convolutions help transformers see better").
+
+    `(B, H, W, C)` -> `(B, H/p, W/p, width)` through `log2(p)` 3x3 stride-2 convolutions, each
+    followed by BatchNorm and ReLU, with widths doubling up to `width` (see `stem_widths`).
+    `PatchEncoder(patch_embedding="conv_stem")` puts a 1x1 convolution to `dim` after it, in place
+    of the `p x p` patch projection; the token grid is the same.
+    """
+
+    def __init__(self, width, patch_size, **kwargs):
+        super().__init__(**kwargs)
+        self.width = check_positive_int(width, "width")
+        self.widths = stem_widths(self.width, patch_size)
+        self.patch_size = to_pair(patch_size, "patch_size")
+
+    def build(self, input_shape):
+        self.convs, self.norms = [], []
+        shape = input_shape
+        for index, channels in enumerate(self.widths):
+            conv = keras.layers.Conv2D(
+                channels, 3, strides=2, padding="same", use_bias=False, dtype=self.dtype_policy, name=f"conv_{index}"
+            )
+            # Momentum 0.9, not Keras' 0.99: the moving statistics must keep up with a transformer
+            # trained at a high learning rate. With 0.99 a stem trained for 3 epochs on 20,000
+            # Fashion-MNIST images scored 10-44% in inference mode against 84% in training mode.
+            norm = keras.layers.BatchNormalization(momentum=0.9, dtype=self.dtype_policy, name=f"norm_{index}")
+            conv.build(shape)
+            shape = conv.compute_output_shape(shape)
+            norm.build(shape)
+            self.convs.append(conv)
+            self.norms.append(norm)
+
+    def call(self, images, training=None):
+        x = images
+        for conv, norm in zip(self.convs, self.norms):
+            x = keras.activations.relu(norm(conv(x), training=training))
+        return x
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, _ = input_shape
+        return (batch, height // self.patch_size[0], width // self.patch_size[1], self.width)
+
+    def get_config(self):
+        return {**super().get_config(), "width": self.width, "patch_size": self.patch_size}
