@@ -8,7 +8,9 @@ For each backend (one process each) and each candidate batch size, smallest firs
 the model under the `mixed_bfloat16` policy (bfloat16 compute, float32 weights and logits), compiles it
 with AdamW, and trains on random images: warm-up steps, then `--steps` timed steps. A batch that runs out
 of memory ends the search; the largest batch that ran gives the figure. Images are a fixed batch fed
-through `model.fit` from host memory, as training from an in-memory dataset would. MFU is model FLOPs
+through `model.fit` from host memory, as training from an in-memory dataset would (`--data-on-device`:
+from GPU memory, which leaves out the copy). The timer stops once the last weight update has finished on
+the GPU. Measured figures: benchmarks/README.md. MFU is model FLOPs
 (`keras_vit.flops(..., training=True)`, 3x forward, a multiply-add counted as 2) times images/s over the
 GPU's dense bfloat16 peak: the datasheet figure when the GPU's name is known, and the best bfloat16 matmul
 measured in the same process.
@@ -43,6 +45,8 @@ def parse_args(argv=None):
     parser.add_argument("--warmup-steps", type=int, default=3)
     parser.add_argument("--matmul-size", type=int, default=8192, help="side of the bf16 matmul timed as the peak")
     parser.add_argument("--torch-compile", action="store_true", help="compile with jit_compile=True under torch")
+    parser.add_argument("--data-on-device", action="store_true",
+                        help="feed a batch already in GPU memory (no host-to-device copy per step)")
     parser.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)  # one batch size, in a child process
     parser.add_argument("--backend", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -66,6 +70,7 @@ def main():
                 print(f"{backend}: batch {batch_size} failed ({failure}); stopping the search", flush=True)
                 break
             best[backend] = json.loads(lines[-1])
+            print(f"{backend}: batch {batch_size}: {best[backend]['images_per_s']:.0f} img/s", flush=True)
     print("\n| backend | device | batch | train img/s | MFU vs datasheet bf16 peak | MFU vs measured bf16 matmul |")
     print("|---|---|---|---|---|---|")
     for backend, result in best.items():
@@ -114,6 +119,8 @@ def measure(args):
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 1, (args.batch_size, height, width, channels)).astype("float32")
     labels = rng.integers(0, 1000, args.batch_size)
+    if args.data_on_device:
+        images, labels = keras.ops.convert_to_tensor(images), keras.ops.convert_to_tensor(labels)
 
     class RepeatedBatch(keras.utils.PyDataset):
         """The same batch `steps` times (a fixed batch in host memory, not a data pipeline)."""
@@ -128,8 +135,13 @@ def measure(args):
         def __getitem__(self, index):
             return images, labels
 
-    train_model.fit(RepeatedBatch(args.warmup_steps), verbose=0)
-    elapsed = seconds(lambda: train_model.fit(RepeatedBatch(args.steps), verbose=0))
+    def train(steps):
+        train_model.fit(RepeatedBatch(steps), verbose=0)
+        # Under JAX, fit can return while its steps still run on the GPU: wait for the last update.
+        keras.ops.convert_to_numpy(train_model.trainable_variables[-1].value)
+
+    train(args.warmup_steps)
+    elapsed = seconds(lambda: train(args.steps))
     name = device_name()
     images_per_s = args.steps * args.batch_size / elapsed
     model_flops = keras_vit.flops(model, training=True) * images_per_s
@@ -138,6 +150,7 @@ def measure(args):
         device=name,
         config=args.config,
         batch_size=args.batch_size,
+        data_on_device=args.data_on_device,
         images_per_s=images_per_s,
         model_flops_per_s=model_flops,
         datasheet_peak_flops_per_s=datasheet_peak(name),

@@ -101,7 +101,11 @@ def train(config=None, *, callbacks=()):
         compile_model(model, optimizer, soft_labels=soft_labels, jit_compile=config.jit_compile)
         start = time.perf_counter()
         model.fit(
-            train_ds,
+            # One training iterator for the whole run. Given a finite dataset, Keras replaces its
+            # iterator every epoch, and deleting the old tf.data iterator stalled the torch backend for
+            # 30 to 60 s per epoch, with the CPU idle (full Fashion-MNIST; see benchmarks/README.md).
+            train_ds.repeat(),
+            steps_per_epoch=steps_per_epoch,
             validation_data=test_ds,
             epochs=config.epochs,
             callbacks=[

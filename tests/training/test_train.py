@@ -74,6 +74,25 @@ def test_same_seed_gives_the_same_first_epoch_loss(tiny_idx_dir, tmp_path):
     assert first_epoch_loss(1, "c") != loss
 
 
+def test_each_epoch_runs_its_steps_from_the_one_repeated_dataset(tiny_idx_dir, tmp_path):
+    from keras_vit.training import train
+
+    class StepCounter(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.steps = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.steps.append(0)
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps[-1] += 1
+
+    counter = StepCounter()
+    result = train(tiny_config(tiny_idx_dir, tmp_path, epochs=3, batch_size=16), callbacks=[counter])
+    assert counter.steps == [4, 4, 4]  # 64 images in batches of 16, every epoch, none cut short
+    assert [row["epoch"] for row in result.history] == [0, 1, 2]
+
+
 def test_resuming_needs_the_same_config(tiny_idx_dir, tmp_path):
     from keras_vit.training import prepare_run_dir
 
