@@ -23,15 +23,15 @@ figures: benchmarks/README.md.
 import argparse
 import dataclasses
 import importlib.util
-import math
-import os
 import pathlib
 import sys
 import tarfile
 import tempfile
 import time
 
+import keras
 import numpy as np
+from keras import ops
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -89,49 +89,43 @@ def load_augment_config(name):
     return module.AugmentConfig.from_value(name)
 
 
-def build_layers(keras):
-    from keras import ops
+class RandomResizedCrop(keras.layers.Layer):
+    """Per image in training: a random box of area fraction in `scale` and aspect ratio (w/h) in
+    `ratio` (drawn log-uniformly, clipped to the image), resized back to the image size with
+    bilinear interpolation. `(B, H, W, C)` -> same; the identity at inference."""
 
-    class RandomResizedCrop(keras.layers.Layer):
-        """Per image in training: a random box of area fraction in `scale` and aspect ratio (w/h) in
-        `ratio` (drawn log-uniformly, clipped to the image), resized back to the image size with
-        bilinear interpolation. `(B, H, W, C)` -> same; the identity at inference."""
+    def __init__(self, scale, ratio, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.scale, self.ratio, self.seed = tuple(scale), tuple(ratio), seed
+        self.generator = keras.random.SeedGenerator(seed)
 
-        def __init__(self, scale, ratio, seed=None, **kwargs):
-            super().__init__(**kwargs)
-            self.scale, self.ratio, self.seed = tuple(scale), tuple(ratio), seed
-            self.generator = keras.random.SeedGenerator(seed)
+    def call(self, images, training=None):
+        if not training:
+            return images
+        batch = ops.shape(images)[0]
+        height, width = images.shape[1], images.shape[2]
+        area = keras.random.uniform((batch,), *self.scale, seed=self.generator)
+        log_ratio = keras.random.uniform((batch,), *np.log(self.ratio), seed=self.generator)
+        aspect = ops.exp(log_ratio)
+        crop_w = ops.minimum(ops.sqrt(area * aspect), 1.0) * width
+        crop_h = ops.minimum(ops.sqrt(area / aspect), 1.0) * height
+        x0 = keras.random.uniform((batch,), seed=self.generator) * (width - crop_w)
+        y0 = keras.random.uniform((batch,), seed=self.generator) * (height - crop_h)
+        zeros = ops.zeros_like(x0)
+        # Output pixel x reads input x_in = (x + 0.5) * sx - 0.5 + x0, with sx = crop_w / width (pixel
+        # centres aligned, as tf.image.resize does); likewise y. Reads past an edge take the edge pixel.
+        sx, sy = crop_w / width, crop_h / height
+        transform = ops.stack(
+            [sx, zeros, x0 + 0.5 * sx - 0.5, zeros, sy, y0 + 0.5 * sy - 0.5, zeros, zeros], axis=1
+        )  # fmt: skip
+        return ops.image.affine_transform(images, transform, interpolation="bilinear", fill_mode="nearest")
 
-        def call(self, images, training=None):
-            if not training:
-                return images
-            batch = ops.shape(images)[0]
-            height, width = images.shape[1], images.shape[2]
-            area = keras.random.uniform((batch,), *self.scale, seed=self.generator)
-            log_ratio = keras.random.uniform((batch,), *np.log(self.ratio), seed=self.generator)
-            aspect = ops.exp(log_ratio)
-            crop_w = ops.minimum(ops.sqrt(area * aspect), 1.0) * width
-            crop_h = ops.minimum(ops.sqrt(area / aspect), 1.0) * height
-            x0 = keras.random.uniform((batch,), seed=self.generator) * (width - crop_w)
-            y0 = keras.random.uniform((batch,), seed=self.generator) * (height - crop_h)
-            zeros = ops.zeros_like(x0)
-            # Output pixel x reads input x_in = (x + 0.5) * sx - 0.5 + x0, with sx = crop_w / width (pixel
-            # centres aligned, as tf.image.resize does); likewise y. Reads past an edge take the edge pixel.
-            sx, sy = crop_w / width, crop_h / height
-            transform = ops.stack(
-                [sx, zeros, x0 + 0.5 * sx - 0.5, zeros, sy, y0 + 0.5 * sy - 0.5, zeros, zeros], axis=1
-            )  # fmt: skip
-            return ops.image.affine_transform(images, transform, interpolation="bilinear", fill_mode="nearest")
-
-        def get_config(self):
-            return {**super().get_config(), "scale": self.scale, "ratio": self.ratio, "seed": self.seed}
-
-    return RandomResizedCrop
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "ratio": self.ratio, "seed": self.seed}
 
 
-def augmented_model(keras, model, augment, seed):
+def augmented_model(model, augment, seed):
     """`model` behind the per-image augmentation layers, which act in training only."""
-    RandomResizedCrop = build_layers(keras)
     steps = []
     if augment.random_resized_crop:
         steps.append(RandomResizedCrop(augment.crop_scale, augment.crop_ratio, seed=seed + 1, dtype="float32"))
@@ -150,13 +144,12 @@ def augmented_model(keras, model, augment, seed):
     for step in steps:
         images = step(images)
         if isinstance(step, keras.layers.RandomErasing):  # it fills with N(0, 1) noise
-            images = keras.ops.clip(images, 0.0, 1.0)
+            images = ops.clip(images, 0.0, 1.0)
     return keras.Model(inputs, model(images), name="augmented_" + model.name)
 
 
-def batches(keras, images, labels, batch_size, augment, num_classes, seed):
+def batches(images, labels, batch_size, augment, num_classes, seed):
     """A `keras.utils.PyDataset` of shuffled `(float images in [0, 1], soft labels)` batches from device arrays."""
-    from keras import ops
 
     mixup = keras.layers.MixUp(alpha=augment.mixup_alpha, seed=seed + 5) if augment.mixup_alpha else None
     cutmix = None
@@ -191,7 +184,6 @@ def batches(keras, images, labels, batch_size, augment, num_classes, seed):
 
 def main(argv=None):
     args = parse_args(argv)
-    import keras
 
     from gpu_throughput import device_name
     from keras_vit import build_vit
@@ -217,9 +209,10 @@ def main(argv=None):
     num_classes = len(CLASSES)
     smoothing = augment.label_smoothing
     test_labels = np.eye(num_classes, dtype="float32")[y_test] * (1 - smoothing) + smoothing / num_classes
+    test_images = x_test.astype("float32") / 255.0
 
     model = build_vit(recipe.model, num_classes=num_classes, **recipe.model_overrides)
-    trainer = augmented_model(keras, model, augment, recipe.seed)
+    trainer = augmented_model(model, augment, recipe.seed)
     steps_per_epoch = len(x_train) // batch_size
     total_steps, warmup_steps = schedule_steps(epochs, steps_per_epoch, recipe.warmup_epochs)
     peak_lr = peak_learning_rate(recipe.base_learning_rate, batch_size, recipe.base_batch_size)
@@ -245,19 +238,19 @@ def main(argv=None):
                 flush=True,
             )
 
-    images = keras.ops.convert_to_tensor(x_train)
-    labels = keras.ops.convert_to_tensor(y_train)
+    images = ops.convert_to_tensor(x_train)
+    labels = ops.convert_to_tensor(y_train)
     fit_start = time.perf_counter()
     trainer.fit(
-        batches(keras, images, labels, batch_size, augment, num_classes, recipe.seed),
-        validation_data=(x_test.astype("float32") / 255.0, test_labels),
+        batches(images, labels, batch_size, augment, num_classes, recipe.seed),
+        validation_data=(test_images, test_labels),
         validation_batch_size=1000,
         epochs=epochs,
         callbacks=[EpochTimer()],
         verbose=0,
     )
     fit_seconds = time.perf_counter() - fit_start
-    _, test_accuracy = trainer.evaluate(x_test.astype("float32") / 255.0, test_labels, batch_size=1000, verbose=0)
+    _, test_accuracy = trainer.evaluate(test_images, test_labels, batch_size=1000, verbose=0)
     print(f"backend: {keras.backend.backend()} on {device_name()}, model: {recipe.model} "
           f"{dict(recipe.model_overrides)}, {epochs} epochs, batch {batch_size}, peak lr {peak_lr:.3g}, "
           f"precision {keras.config.dtype_policy().name}")
