@@ -68,8 +68,10 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         `(B, N, dim)` -> `(B, k, dim)`, weights `(B, num_heads, k, N)`."""
         num_tokens = x.shape[1]
         num_queries = num_tokens if query_tokens is None else check_query_tokens(query_tokens, num_tokens)
-        qkv = ops.reshape(self.qkv(x), (-1, num_tokens, 3, self.num_heads, self.head_dim))
-        q, k, v = ops.unstack(qkv, 3, axis=2)  # each (B, N, heads, head_dim)
+        # Split along the last axis, then reshape: under JAX this moves 11% fewer bytes per training
+        # step than unstacking a (B, N, 3, heads, head_dim) reshape (benchmarks/README.md).
+        head_shape = (-1, num_tokens, self.num_heads, self.head_dim)
+        q, k, v = (ops.reshape(t, head_shape) for t in ops.split(self.qkv(x), 3, axis=-1))  # each (B, N, heads, head_dim)
         if num_queries != num_tokens:
             q = first_tokens(q, num_queries)
         if self.qk_norm:

@@ -9,6 +9,7 @@ from keras_vit.layers.validation import (
     check_divisible,
     check_positive_int,
     check_rate,
+    check_stem_entry_width,
     to_pair,
 )
 
@@ -29,7 +30,8 @@ class PatchEncoder(keras.layers.Layer):
     kernel `(ph, pw, C, dim)` reshaped, so both give the same output for the same weights.
     `"conv_stem"` replaces the patch projection by Xiao et al.'s convolutional stem
     (`ConvStem`: 3x3 stride-2 convolutions, BatchNorm, ReLU) and a 1x1 `Conv2D` to `dim`, for
-    a square power-of-two patch size; it has no timm counterpart.
+    a square power-of-two patch size; it has no timm counterpart. `stem_entry_width > 0` starts
+    that stem with a stride-1 3x3 convolution of that width (`ConvStem(entry_width=...)`).
 
     Position embeddings: `"learned"` covers prefix and patch tokens, as timm's
     `pos_embed` `(1, T + N, dim)`, initialized N(0, 0.02); `"sincos2d"` is big_vision's
@@ -45,6 +47,7 @@ class PatchEncoder(keras.layers.Layer):
         class_token=True,
         distillation_token=False,
         dropout=0.0,
+        stem_entry_width=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -53,6 +56,7 @@ class PatchEncoder(keras.layers.Layer):
         self.patch_embedding = check_choice(patch_embedding, "patch_embedding", PATCH_EMBEDDINGS)
         if patch_embedding == "conv_stem":
             stem_widths(dim, patch_size)
+        self.stem_entry_width = check_stem_entry_width(stem_entry_width, patch_embedding)
         self.position_embedding = check_choice(position_embedding, "position_embedding", POSITION_EMBEDDINGS)
         if position_embedding == "sincos2d" and dim % 4:
             raise ValueError(f"sincos2d position embeddings need dim divisible by 4; got dim={dim}.")
@@ -78,7 +82,9 @@ class PatchEncoder(keras.layers.Layer):
             )
             self.projection.build(input_shape)
         elif self.patch_embedding == "conv_stem":
-            self.stem = ConvStem(self.dim, self.patch_size, dtype=self.dtype_policy, name="stem")
+            self.stem = ConvStem(
+                self.dim, self.patch_size, entry_width=self.stem_entry_width, dtype=self.dtype_policy, name="stem"
+            )
             self.stem.build(input_shape)
             self.projection = keras.layers.Conv2D(self.dim, 1, dtype=self.dtype_policy, name="projection")
             self.projection.build(self.stem.compute_output_shape(input_shape))
@@ -148,4 +154,5 @@ class PatchEncoder(keras.layers.Layer):
             "class_token": self.class_token,
             "distillation_token": self.distillation_token,
             "dropout": self.dropout,
+            "stem_entry_width": self.stem_entry_width,
         }

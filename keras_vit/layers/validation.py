@@ -15,6 +15,18 @@ def check_positive_int(value, name):
     return value
 
 
+def check_stem_entry_width(value, patch_embedding):
+    """`stem_entry_width`: an int >= 0 (0: no entry convolution), non-zero only with a conv stem."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"stem_entry_width must be an int >= 0 (0: none); got {value!r}.")
+    if value and patch_embedding != "conv_stem":
+        raise ValueError(
+            f"stem_entry_width={value} adds a convolution to the conv stem, but patch_embedding is "
+            f"{patch_embedding!r}; set patch_embedding='conv_stem' or stem_entry_width=0."
+        )
+    return value
+
+
 def check_rate(value, name):
     if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
         raise ValueError(f"{name} must be a float in [0, 1); got {value!r}.")

@@ -15,7 +15,9 @@ class ViTConfig:
     Sizes: images are `(image_size, image_size, channels)` (or `(h, w)` for
     rectangular ones), cut into `patch_size` patches, embedded to width `dim`, run
     through `depth` blocks of `num_heads` heads (each of width `dim // num_heads`)
-    and MLPs of width `mlp_dim`.
+    and MLPs of width `mlp_dim`. `patch_embedding="conv_stem"` replaces the patch projection by
+    a convolutional stem (`ConvStem`), which `stem_entry_width > 0` starts with a stride-1 3x3
+    convolution of that width.
     """
 
     image_size: object = 224
@@ -30,6 +32,7 @@ class ViTConfig:
     distillation_token: bool = False
     position_embedding: str = "learned"
     patch_embedding: str = "conv"
+    stem_entry_width: int = 0
     qkv_bias: bool = True
     qk_norm: bool = False
     init_values: object = None
@@ -116,6 +119,7 @@ def validate_config(config):
         check_divisible,
         check_positive_int,
         check_rate,
+        check_stem_entry_width,
         to_pair,
     )
 
@@ -131,6 +135,7 @@ def validate_config(config):
     check_choice(config.patch_embedding, "patch_embedding", PATCH_EMBEDDINGS)
     if config.patch_embedding == "conv_stem":
         stem_widths(config.dim, patch_size)
+    check_stem_entry_width(config.stem_entry_width, config.patch_embedding)
     if config.position_embedding == "sincos2d" and config.dim % 4:
         raise ValueError(f"sincos2d position embeddings need dim divisible by 4; got dim={config.dim}.")
     if config.pooling == "token" and not config.class_token:

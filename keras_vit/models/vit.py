@@ -18,6 +18,7 @@ def encode(inputs, config):
         config.dim,
         config.patch_size,
         patch_embedding=config.patch_embedding,
+        stem_entry_width=config.stem_entry_width,
         position_embedding=config.position_embedding,
         class_token=config.class_token,
         distillation_token=config.distillation_token,

@@ -26,6 +26,7 @@ class _Architecture:
     image_size: tuple
     patch_size: tuple
     patch_embedding: str
+    stem_entry_width: int
     channels: int
     dim: int
     num_prefix_tokens: int
@@ -82,6 +83,9 @@ def _patch_embedding_flops(arch, patches):
     if arch.patch_embedding != "conv_stem":
         return 2 * patches * (arch.patch_size[0] * arch.patch_size[1] * arch.channels) * arch.dim
     (height, width), total, channels = arch.image_size, 0, arch.channels
+    if arch.stem_entry_width:  # stride 1: full resolution
+        total += 2 * height * width * (9 * channels) * arch.stem_entry_width
+        channels = arch.stem_entry_width
     for stage_width in stem_widths(arch.dim, arch.patch_size):
         height, width = height // 2, width // 2
         total += 2 * height * width * (9 * channels) * stage_width
@@ -123,6 +127,7 @@ def _from_config(config, num_classes):
         image_size=to_pair(config.image_size, "image_size"),
         patch_size=to_pair(config.patch_size, "patch_size"),
         patch_embedding=config.patch_embedding,
+        stem_entry_width=config.stem_entry_width,
         channels=config.channels,
         dim=config.dim,
         num_prefix_tokens=int(config.class_token) + int(config.distillation_token),
@@ -145,6 +150,7 @@ def _from_model(model):
         image_size=(height, width),
         patch_size=encoder.patch_size,
         patch_embedding=encoder.patch_embedding,
+        stem_entry_width=encoder.stem_entry_width,
         channels=channels,
         dim=encoder.dim,
         num_prefix_tokens=encoder.num_prefix_tokens,

@@ -30,16 +30,20 @@ def test_attention_weights_rows_sum_to_one_and_match_fast_path(tokens):
     np.testing.assert_allclose(ops.convert_to_numpy(out), fast, atol=1e-5)
 
 
-def test_attention_weights_match_numpy_softmax(tokens):
+def test_attention_weights_and_output_match_numpy(tokens):
     attn = MultiHeadSelfAttention(num_heads=2)
     _, weights = attn(tokens, return_attention_scores=True)
+    fast = attn(tokens)
     kernel, bias = [ops.convert_to_numpy(w) for w in attn.qkv.weights]
-    qkv = (tokens @ kernel + bias).reshape(2, 5, 3, 2, 8)
-    q, k = qkv[:, :, 0].transpose(0, 2, 1, 3), qkv[:, :, 1].transpose(0, 2, 1, 3)
+    qkv = (tokens @ kernel + bias).reshape(2, 5, 3, 2, 8)  # timm's layout: (q, k, v) x heads x head_dim
+    q, k, v = (qkv[:, :, index].transpose(0, 2, 1, 3) for index in range(3))  # each (B, heads, N, head_dim)
     logits = q @ k.transpose(0, 1, 3, 2) / np.sqrt(8)
     expected = np.exp(logits - logits.max(-1, keepdims=True))
     expected /= expected.sum(-1, keepdims=True)
     np.testing.assert_allclose(ops.convert_to_numpy(weights), expected, atol=1e-5)
+    proj_kernel, proj_bias = [ops.convert_to_numpy(w) for w in attn.proj.weights]
+    heads = (expected @ v).transpose(0, 2, 1, 3).reshape(2, 5, 16)
+    np.testing.assert_allclose(ops.convert_to_numpy(fast), heads @ proj_kernel + proj_bias, atol=1e-5)
 
 
 @pytest.mark.parametrize("option", [{"init_values": 0.1}, {"qk_norm": True}])

@@ -40,6 +40,13 @@ def test_conv_stem_flops_match_a_hand_count():
     assert keras_vit.flops(config, num_classes=5) == 680_512 - 49_152 + stem
 
 
+def test_conv_stem_entry_convolution_flops_match_a_hand_count():
+    # A stride-1 3x3 convolution 3 -> 8 at 16x16 first; the first stride-2 one then reads 8 channels.
+    stem = 2 * (16 * 16 * (9 * 3) * 8) + 2 * (8 * 8 * (9 * 8) * 16) + 2 * (4 * 4 * (9 * 16) * 32) + 2 * 16 * 32 * 32
+    config = dataclasses.replace(HAND_COUNT_CONFIG, patch_embedding="conv_stem", stem_entry_width=8)
+    assert keras_vit.flop_breakdown(config, num_classes=5)["patch_embedding"] == stem == 438_272
+
+
 def test_vit_base_matches_the_published_count():
     # DeiT (Touvron et al. 2021), Table 1: ViT-B/16 at 224 px, 17.6 G multiply-adds ("FLOPs" there).
     multiply_adds = keras_vit.flops("vit_base_patch16_224", num_classes=1000) / 2
@@ -53,8 +60,9 @@ def test_vit_base_matches_the_published_count():
         (keras_vit.build_vit, dict(pooling="gap", class_token=False, patch_embedding="linear", image_size=(16, 24))),
         (keras_vit.build_deit, dict(distillation_token=True)),
         (keras_vit.build_vit, dict(patch_embedding="conv_stem", image_size=(16, 32))),
+        (keras_vit.build_vit, dict(patch_embedding="conv_stem", stem_entry_width=8)),
     ],
-    ids=["vit", "gap_no_cls_rectangular", "distilled_deit", "conv_stem_rectangular"],
+    ids=["vit", "gap_no_cls_rectangular", "distilled_deit", "conv_stem_rectangular", "conv_stem_entry"],
 )
 def test_built_model_counts_as_its_config(build, overrides, tiny):
     fields = {**tiny, **overrides}
