@@ -22,3 +22,4 @@ def test_recipe_trains_its_conv_stem_vit_and_prints_the_test_accuracy(data_dir, 
     model = keras.saving.load_model(tmp_path / "run" / "model.keras", compile=False)
     encoder = model.get_layer("patch_encoder")
     assert (encoder.patch_embedding, encoder.stem.widths, encoder.grid_size) == ("conv_stem", [32, 64], (7, 7))
+    assert encoder.stem.entry_width == 16
