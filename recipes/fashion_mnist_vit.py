@@ -21,8 +21,7 @@ RECIPE = TrainConfig(
     # Xiao et al.'s convolutional stem in place of the 4x4 patch projection: with patches this ViT
     # underfits (88.6% after 20 epochs, 40 min); with the stem it reached 91.8% after 13 (25 min,
     # torch backend; 15 epochs gave no more). With 16 stride-1 convolutions first (stem_entry_width)
-    # it reached 92.05% after 13, in 35 min on a day the plain stem also ran 15-30% slower
-    # (benchmarks/README.md).
+    # it reaches 92.05% after 13, in 26 min (benchmarks/README.md).
     model_overrides=dict(num_heads=2, pooling="gap", class_token=False, patch_embedding="conv_stem", stem_entry_width=16),
     data="fashion_mnist_idx",
     data_dir=os.path.join(os.environ.get("KERAS_VIT_DATA", os.path.join("..", "shared", "data")), "fashion-mnist"),
