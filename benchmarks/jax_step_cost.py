@@ -1,4 +1,4 @@
-"""Why keras_vit trains no faster than keras-hub on JAX: XLA's cost of one training step of each.
+"""What a JAX training step of keras_vit and of keras-hub costs: XLA's own count for each, and the time.
 
     python benchmarks/jax_step_cost.py                        # vit_tiny_patch4_32, batch 128
     python benchmarks/jax_step_cost.py --config vit_nano_patch4_28 --batch-size 256
@@ -7,8 +7,8 @@ Jits the gradient of the cross-entropy of keras_vit's model and of keras-hub's V
 dimensions and weights (`keras_hub_vit.matched_models`), with no optimizer or Keras trainer around it,
 and prints for each XLA's own cost analysis of the compiled step (FLOPs, bytes accessed), the
 number of dot and transpose ops in the optimized HLO, and the median time of `--rounds` steps,
-alternating the two models. Equal FLOPs and equal times mean XLA compiles the two layouts of the
-same maths to the same work: a faster JAX step has to compute less (e.g. `fast_training_model`).
+alternating the two models. Same maths, so the FLOPs differ only by how an op is lowered (exact GELU
+through `erf` or `erfc`); bytes accessed show what a layout costs in memory traffic.
 """
 
 import argparse

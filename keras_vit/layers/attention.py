@@ -1,6 +1,7 @@
 import keras
 from keras import ops
 
+from keras_vit.layers.layer_norm import LayerNorm
 from keras_vit.layers.validation import check_positive_int, check_rate
 
 
@@ -50,10 +51,10 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.qkv.build(input_shape)
         if self.qk_norm:
             head_shape = (None, None, self.num_heads, self.head_dim)
-            self.q_norm = keras.layers.LayerNormalization(
+            self.q_norm = LayerNorm(
                 epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="q_norm"
             )
-            self.k_norm = keras.layers.LayerNormalization(
+            self.k_norm = LayerNorm(
                 epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="k_norm"
             )
             self.q_norm.build(head_shape)

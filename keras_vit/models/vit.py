@@ -1,6 +1,6 @@
 import keras
 
-from keras_vit.layers import PatchEncoder, TokenPooling, TransformerBlock
+from keras_vit.layers import LayerNorm, PatchEncoder, TokenPooling, TransformerBlock
 from keras_vit.layers.validation import to_pair
 from keras_vit.models.configs import get_config, validate_config
 
@@ -40,7 +40,7 @@ def encode(inputs, config):
             layer_norm_epsilon=config.layer_norm_epsilon,
             name=f"block_{index}",
         )(x)
-    return keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon, name="norm")(x)
+    return LayerNorm(epsilon=config.layer_norm_epsilon, name="norm")(x)
 
 
 def check_num_classes(num_classes, include_top):
