@@ -10,8 +10,8 @@ class LayerNorm(keras.layers.LayerNormalization):
     shape `(..., 1)`. The same weights (`gamma`, `beta`), config and outputs (to float32 rounding) as
     Keras' layer. Written here because Keras' op (outside torch, where it calls the fused kernel, as
     this layer does too) multiplies `inv` by `gamma` first: a token-sized `(..., dim)` tensor that XLA
-    materializes, with its gradient. Under JAX, against Keras' op, a training step of the ViT moves 9%
-    fewer bytes and is about 5% faster, and prediction is no slower (benchmarks/README.md).
+    materializes, with its gradient. Under JAX, against Keras' op, a training step of the ViT moves 4%
+    fewer bytes and is about 3% faster (benchmarks/README.md).
     """
 
     def __init__(self, **kwargs):
@@ -30,9 +30,9 @@ class LayerNorm(keras.layers.LayerNormalization):
         dtype = keras.backend.result_type(keras.backend.standardize_dtype(inputs.dtype), "float32")
         x = ops.cast(inputs, dtype)
         mean = ops.mean(x, axis=-1, keepdims=True)
-        # Two spellings of the same maths, each the faster one under XLA where it is used (about 5%
-        # of a step, benchmarks/README.md): in training the centered input, shared by the variance and
-        # the output, is what the backward pass keeps; in inference one pass over x does it all.
+        # Two spellings of the same maths, each the faster one under XLA where it is used (5 to 10% of
+        # a JAX step against the other, benchmarks/README.md): in training the centered input, shared by
+        # the variance and the output, is what the backward pass keeps; in inference one pass over x.
         if training:
             centered = x - mean
             normalized = centered * ops.rsqrt(ops.mean(ops.square(centered), axis=-1, keepdims=True) + self.epsilon)
