@@ -55,6 +55,7 @@ def test_layer_norm_config_round_trip():
     assert keras.saving.get_registered_name(LayerNorm) == "keras_vit>LayerNorm"
 
 
+@pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")  # Keras' deprecation, before our error
 @pytest.mark.parametrize(
     "options, named", [(dict(axis=1), "axis=1"), (dict(center=False), "center=False"), (dict(rms_scaling=True), "rms_scaling=True")]
 )
