@@ -1,6 +1,6 @@
 import keras
 
-from keras_vit.layers.validation import check_positive_int, check_stem_entry_width, to_pair
+from keras_vit.layers.validation import check_entry_width, check_positive_int, to_pair
 
 
 def stem_widths(width, patch_size):
@@ -39,7 +39,7 @@ class ConvStem(keras.layers.Layer):
         self.width = check_positive_int(width, "width")
         self.widths = stem_widths(self.width, patch_size)
         self.patch_size = to_pair(patch_size, "patch_size")
-        self.entry_width = check_stem_entry_width(entry_width, "conv_stem")
+        self.entry_width = check_entry_width(entry_width, "entry_width")
 
     def build(self, input_shape):
         self.convs, self.norms = [], []

@@ -15,10 +15,16 @@ def check_positive_int(value, name):
     return value
 
 
-def check_stem_entry_width(value, patch_embedding):
-    """`stem_entry_width`: an int >= 0 (0: no entry convolution), non-zero only with a conv stem."""
+def check_entry_width(value, name):
+    """The width of a conv stem's entry convolution: an int >= 0 (0: none)."""
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"stem_entry_width must be an int >= 0 (0: none); got {value!r}.")
+        raise ValueError(f"{name} must be an int >= 0 (0: none); got {value!r}.")
+    return value
+
+
+def check_stem_entry_width(value, patch_embedding):
+    """`stem_entry_width`: an entry width (`check_entry_width`), non-zero only with a conv stem."""
+    check_entry_width(value, "stem_entry_width")
     if value and patch_embedding != "conv_stem":
         raise ValueError(
             f"stem_entry_width={value} adds a convolution to the conv stem, but patch_embedding is "

@@ -82,8 +82,11 @@ def test_an_entry_width_adds_a_full_resolution_convolution_first():
 
 @pytest.mark.parametrize("entry_width", [-1, 2.0, True])
 def test_bad_entry_widths_are_named(entry_width):
-    with pytest.raises(ValueError, match=f"stem_entry_width must be an int >= 0 .* got {entry_width!r}"):
+    # Each error names the argument the caller passed: the layer's, or the encoder's and config's.
+    with pytest.raises(ValueError, match=f"^entry_width must be an int >= 0 .* got {entry_width!r}"):
         ConvStem(8, 4, entry_width=entry_width)
+    with pytest.raises(ValueError, match=f"^stem_entry_width must be an int >= 0 .* got {entry_width!r}"):
+        PatchEncoder(32, 4, patch_embedding="conv_stem", stem_entry_width=entry_width)
 
 
 def test_an_entry_width_without_a_conv_stem_is_an_error():
