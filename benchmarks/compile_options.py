@@ -6,8 +6,9 @@
 Each JSON argument is a set of `model.compile` keyword arguments. One keras_vit model per set (the
 fast training view, as training uses it), all built from the same weights; the first `fit` of each is
 its warm-up (tracing and compiling included), then the sets are timed in turn, round by round, one
-`fit` call each. Prints, per set, the warm-up seconds, the median images/s and the median over rounds
-of the time of the first set over this one (the speedup against the first set, measured side by side).
+`fit` call each, timed to the end of its last step (`timing.seconds_to_last_step`). Prints, per set,
+the warm-up seconds, the median images/s and the median over rounds of the time of the first set
+over this one (the speedup against the first set, measured side by side).
 """
 
 import argparse
@@ -17,7 +18,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import BACKENDS, check_backend, load_average, seconds  # noqa: E402
+from timing import BACKENDS, check_backend, load_average, seconds_to_last_step  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -59,14 +60,14 @@ def main():
         models.append(train_model)
 
     def train(model):
-        return lambda: model.fit(images, labels, batch_size=args.batch_size, verbose=0)
+        return seconds_to_last_step(model, "fit", images, labels, batch_size=args.batch_size, verbose=0)[0]
 
-    warmups = [seconds(train(model)) for model in models]
+    warmups = [train(model) for model in models]
     times = [[] for _ in models]
     for round_index in range(args.rounds):
         order = list(range(len(models)))[round_index % len(models):] + list(range(len(models)))[: round_index % len(models)]
         for index in order:
-            times[index].append(seconds(train(models[index])))
+            times[index].append(train(models[index]))
     print(
         f"{keras.backend.backend()}: {args.config}, batch {args.batch_size}, {args.rounds} rounds; "
         f"load average {load_start:.1f} -> {load_average():.1f}"

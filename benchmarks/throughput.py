@@ -6,8 +6,9 @@
 For each backend (one process each; the script re-launches itself) it builds keras_vit's model and
 keras-hub's `ViTBackbone` + a Dense head on the CLS token with the same dimensions, checks that both
 have the same parameter count and, with keras_vit's weights copied into keras-hub's, the same float32
-outputs (prints the max difference), then times `fit` and `predict` on random images, alternating
-the models call by call so that a change in the machine's load hits all of them alike. Three models:
+outputs (prints the max difference), then times `fit` and `predict` on random images, each call to the
+end of its last step (`timing.seconds_to_last_step`), alternating the models call by call so that a
+change in the machine's load hits all of them alike. Three models:
 keras-hub; keras_vit's model as `build_vit` returns it; and `keras_vit.performance.fast_training_model`
 of it (same layers and weights, last block computed for the CLS token only: same outputs, gradients
 and trained weights). All are compiled alike with Keras' defaults (measured fastest on every backend;
@@ -31,7 +32,7 @@ from timing import (  # noqa: E402
     load_average,
     matmul_flops_per_second,
     run_child,
-    wall_and_cpu_seconds,
+    seconds_to_last_step,
 )
 
 # The reference of issue 8 (= vit_tiny_patch4_32): 32 px, patch 4, dim 192, depth 6, heads 3, MLP 768.
@@ -97,10 +98,12 @@ def run_backend(args):
     labels = np.random.default_rng(1).integers(0, args.num_classes, count)
 
     def train(model):
-        return lambda: model.fit(images, labels, batch_size=args.batch_size, epochs=1, verbose=0, shuffle=False)
+        return lambda: seconds_to_last_step(
+            model, "fit", images, labels, batch_size=args.batch_size, epochs=1, verbose=0, shuffle=False
+        )
 
     def predict(model):
-        return lambda: model.predict(images, batch_size=args.batch_size, verbose=0)
+        return lambda: seconds_to_last_step(model, "predict", images, batch_size=args.batch_size, verbose=0)
 
     for model in contenders.values():  # compile and warm up
         train(model)()
@@ -113,7 +116,7 @@ def run_backend(args):
         order = names[round_index % len(names):] + names[: round_index % len(names)]
         for task, action in (("train", train), ("predict", predict)):
             for name in order:
-                wall, cpu = wall_and_cpu_seconds(action(contenders[name]))
+                wall, cpu = action(contenders[name])()
                 times[(name, task)].append(wall)
                 cpu_times[(name, task)].append(cpu)
         peaks.append(matmul_flops_per_second())

@@ -60,15 +60,31 @@ def seconds(function):
     return time.perf_counter() - start
 
 
-def wall_and_cpu_seconds(function):
-    """Wall-clock and CPU seconds (all threads of this process) of one call.
+def seconds_to_last_step(model, method, *args, **kwargs):
+    """Wall-clock and CPU seconds of `model.fit(...)` or `model.predict(...)` (`method`, a name),
+    from the call to the end of its last step: the callbacks' `on_train_end` / `on_predict_end`,
+    after waiting for the last weight update (a queued JAX step included).
 
-    On cores shared with other jobs, the CPU time of a single-threaded run (`limit_threads(1)`) hardly
-    depends on their load, while the wall-clock time does.
+    What Keras does after that hook is left out: on TensorFlow, dropping the call's tf.data
+    iterator, which waits for a tf.data background thread and so can block for seconds (a
+    multiple of its wake-up period; see benchmarks/README.md). That is a cost per call, not per
+    step, and it hid the model's work in one-step calls. `kwargs` must not hold `callbacks`.
     """
+    import keras
+
+    end = {}
+
+    class StopClock(keras.callbacks.Callback):
+        def on_train_end(self, logs=None):
+            keras.ops.convert_to_numpy(model.trainable_variables[-1].value)
+            end["times"] = time.perf_counter(), time.process_time()
+
+        on_predict_end = on_train_end
+
     wall, cpu = time.perf_counter(), time.process_time()
-    function()
-    return time.perf_counter() - wall, time.process_time() - cpu
+    getattr(model, method)(*args, callbacks=[StopClock()], **kwargs)
+    end_wall, end_cpu = end["times"]
+    return end_wall - wall, end_cpu - cpu
 
 
 def limit_threads(backend, threads):
