@@ -18,7 +18,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import BACKENDS, check_backend, load_average, peak_rss_bytes, run_child, seconds  # noqa: E402
+from timing import BACKENDS, check_backend, load_average, peak_rss_bytes, run_child, seconds_to_last_step  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -87,14 +87,14 @@ def measure(args):
     baseline = peak_rss_bytes()
 
     def train():
-        model.fit(images, labels, batch_size=args.batch_size, epochs=1, verbose=0)
+        return seconds_to_last_step(model, "fit", images, labels, batch_size=args.batch_size, epochs=1, verbose=0)[0]
 
     def predict():
-        model.predict(images, batch_size=args.batch_size, verbose=0)
+        return seconds_to_last_step(model, "predict", images, batch_size=args.batch_size, verbose=0)[0]
 
     train(), predict()  # compile and warm up
-    train_s = min(seconds(train) for _ in range(args.repeats))
-    predict_s = min(seconds(predict) for _ in range(args.repeats))
+    train_s = min(train() for _ in range(args.repeats))
+    predict_s = min(predict() for _ in range(args.repeats))
     terms = keras_vit.flop_breakdown(model)
     tokens = (args.size // args.patch_size) ** 2 + 1
     return dict(

@@ -98,16 +98,16 @@ def run_backend(args):
     labels = np.random.default_rng(1).integers(0, args.num_classes, count)
 
     def train(model):
-        return lambda: seconds_to_last_step(
+        return seconds_to_last_step(
             model, "fit", images, labels, batch_size=args.batch_size, epochs=1, verbose=0, shuffle=False
         )
 
     def predict(model):
-        return lambda: seconds_to_last_step(model, "predict", images, batch_size=args.batch_size, verbose=0)
+        return seconds_to_last_step(model, "predict", images, batch_size=args.batch_size, verbose=0)
 
     for model in contenders.values():  # compile and warm up
-        train(model)()
-        predict(model)()
+        train(model)
+        predict(model)
     times = {(name, task): [] for name in contenders for task in ("train", "predict")}
     cpu_times = {key: [] for key in times}
     peaks = []
@@ -116,7 +116,7 @@ def run_backend(args):
         order = names[round_index % len(names):] + names[: round_index % len(names)]
         for task, action in (("train", train), ("predict", predict)):
             for name in order:
-                wall, cpu = action(contenders[name])()
+                wall, cpu = action(contenders[name])
                 times[(name, task)].append(wall)
                 cpu_times[(name, task)].append(cpu)
         peaks.append(matmul_flops_per_second())
