@@ -12,7 +12,7 @@ device memory and does the augmentation with Keras layers on the GPU:
 - per image, inside the model and in training only: random resized crop (`RandomResizedCrop` below;
   Keras has no such layer, and keras_vit.data's is tf.image), `RandomFlip`, Keras' `RandAugment` and
   `RandomErasing`;
-- per batch: label smoothing, then Keras' `MixUp` or `CutMix` (chosen per batch with the recipe's
+- per batch: label smoothing (the recipe's), then Keras' `MixUp` or `CutMix` (chosen per batch with the recipe's
   switch probability), eagerly on the device.
 Unlike the tf.data pipeline, Keras' `RandAugment` here picks its operations once per batch, not per image.
 It computes all of its operations on every image and is by far the slowest step (on one H100 a run with
@@ -133,23 +133,24 @@ def augmented_model(model, augment, seed):
         steps.append(keras.layers.RandomFlip("horizontal", seed=seed + 2, dtype="float32"))
     if augment.rand_augment:
         steps.append(keras.layers.RandAugment(
-            value_range=(0, 1), num_ops=augment.rand_augment_ops, factor=augment.rand_augment_magnitude,
+            value_range=(0, 255), num_ops=augment.rand_augment_ops, factor=augment.rand_augment_magnitude,
             seed=seed + 3, dtype="float32",
         ))  # fmt: skip
     if augment.random_erasing:
         probability = (augment.random_erasing, augment.random_erasing)
-        steps.append(keras.layers.RandomErasing(factor=probability, value_range=(0, 1), seed=seed + 4, dtype="float32"))
+        steps.append(keras.layers.RandomErasing(factor=probability, value_range=(0, 255), seed=seed + 4, dtype="float32"))
     inputs = keras.Input(model.input_shape[1:])
     images = inputs
     for step in steps:
         images = step(images)
-        if isinstance(step, keras.layers.RandomErasing):  # it fills with N(0, 1) noise
-            images = ops.clip(images, 0.0, 1.0)
+        if isinstance(step, keras.layers.RandomErasing):  # it fills with scaled normal noise
+            images = ops.clip(images, 0.0, 255.0)
     return keras.Model(inputs, model(images), name="augmented_" + model.name)
 
 
-def batches(images, labels, batch_size, augment, num_classes, seed):
-    """A `keras.utils.PyDataset` of shuffled `(float images in [0, 1], soft labels)` batches from device arrays."""
+def batches(images, labels, batch_size, augment, num_classes, seed, label_smoothing=0.0):
+    """A `keras.utils.PyDataset` of shuffled `(float raw pixels in [0, 255], soft labels)` batches from device
+    arrays (the model rescales its inputs itself)."""
 
     mixup = keras.layers.MixUp(alpha=augment.mixup_alpha, seed=seed + 5) if augment.mixup_alpha else None
     cutmix = None
@@ -167,8 +168,8 @@ def batches(images, labels, batch_size, augment, num_classes, seed):
 
         def __getitem__(self, index):
             chosen = ops.convert_to_tensor(self.order[index * batch_size:(index + 1) * batch_size])
-            x = ops.cast(ops.take(images, chosen, axis=0), "float32") / 255.0
-            smoothing = augment.label_smoothing
+            x = ops.cast(ops.take(images, chosen, axis=0), "float32")
+            smoothing = label_smoothing
             y = ops.one_hot(ops.take(labels, chosen, axis=0), num_classes) * (1 - smoothing) + smoothing / num_classes
             mixer = cutmix if mixup is None or (cutmix is not None and rng.uniform() < augment.mix_switch_prob) else mixup
             if mixer is not None:
@@ -207,9 +208,8 @@ def main(argv=None):
         x_test, y_test = load_split(root, "test", args.test_subset, seed=recipe.seed)
     print(f"loaded {len(x_train)} train / {len(x_test)} test images in {time.perf_counter() - start:.0f} s", flush=True)
     num_classes = len(CLASSES)
-    smoothing = augment.label_smoothing
-    test_labels = np.eye(num_classes, dtype="float32")[y_test] * (1 - smoothing) + smoothing / num_classes
-    test_images = x_test.astype("float32") / 255.0
+    test_labels = np.eye(num_classes, dtype="float32")[y_test]
+    test_images = x_test.astype("float32")
 
     model = build_vit(recipe.model, num_classes=num_classes, **recipe.model_overrides)
     trainer = augmented_model(model, augment, recipe.seed)
@@ -217,9 +217,9 @@ def main(argv=None):
     total_steps, warmup_steps = schedule_steps(epochs, steps_per_epoch, recipe.warmup_epochs)
     peak_lr = peak_learning_rate(recipe.base_learning_rate, batch_size, recipe.base_batch_size)
     optimizer = build_optimizer(
-        trainer.trainable_variables, peak_lr, total_steps, warmup_steps, recipe.weight_decay, recipe.clipnorm
+        peak_lr, total_steps, warmup_steps, recipe.weight_decay, recipe.clipnorm, no_weight_decay=model.no_weight_decay()
     )
-    compile_model(trainer, optimizer, soft_labels=augment.soft_labels)
+    compile_model(trainer, optimizer, soft_labels=True)
 
     class EpochTimer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -242,7 +242,7 @@ def main(argv=None):
     labels = ops.convert_to_tensor(y_train)
     fit_start = time.perf_counter()
     trainer.fit(
-        batches(images, labels, batch_size, augment, num_classes, recipe.seed),
+        batches(images, labels, batch_size, augment, num_classes, recipe.seed, recipe.label_smoothing),
         validation_data=(test_images, test_labels),
         validation_batch_size=1000,
         epochs=epochs,

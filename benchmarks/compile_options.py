@@ -3,8 +3,8 @@
     python benchmarks/compile_options.py --backend tensorflow '{}' '{"jit_compile": true}'
     python benchmarks/compile_options.py --backend torch '{}' '{"jit_compile": true}'
 
-Each JSON argument is a set of `model.compile` keyword arguments. One keras_vit model per set (the
-fast training view, as training uses it), all built from the same weights; the first `fit` of each is
+Each JSON argument is a set of `model.compile` keyword arguments. One keras_vit model per set (as
+`build_vit` returns it and training uses it), all built from the same weights; the first `fit` of each is
 its warm-up (tracing and compiling included), then the sets are timed in turn, round by round, one
 `fit` call each, timed to the end of its last step (`timing.seconds_to_last_step`). Prints, per set,
 the warm-up seconds, the median images/s and the median over rounds of the time of the first set
@@ -45,19 +45,18 @@ def main():
     reference = keras_vit.build_vit(args.config, num_classes=10)
     rng = np.random.default_rng(0)
     height, width, channels = reference.input_shape[1:]
-    images = rng.uniform(0, 1, (args.batch_size, height, width, channels)).astype("float32")
+    images = rng.uniform(0, 255, (args.batch_size, height, width, channels)).astype("float32")
     labels = rng.integers(0, 10, args.batch_size)
     models = []
     for kwargs in options:
         model = keras_vit.build_vit(args.config, num_classes=10)
         model.set_weights(reference.get_weights())
-        train_model = keras_vit.performance.fast_training_model(model)
-        train_model.compile(
+        model.compile(
             optimizer=keras.optimizers.AdamW(1e-3),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             **kwargs,
         )
-        models.append(train_model)
+        models.append(model)
 
     def train(model):
         return seconds_to_last_step(model, "fit", images, labels, batch_size=args.batch_size, verbose=0)[0]

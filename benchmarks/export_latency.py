@@ -48,7 +48,7 @@ def timed_row(predict, images, runs, size):
 
 def keras_row(args, images):
     """The `.keras` model run by `predict_on_batch` under the current backend."""
-    model = keras.saving.load_model(args.model, compile=False)
+    model = keras_vit.load_model(args.model)
     predict = lambda batch: keras.ops.convert_to_numpy(model.predict_on_batch(batch))  # noqa: E731
     return timed_row(predict, images, args.runs, os.path.getsize(args.model))
 
@@ -83,7 +83,7 @@ def main():
     calibration, _ = fashion_mnist_split(os.path.join(args.data_dir, "fashion-mnist"), "train", limit=args.calibration)
     rows = {f"Keras {backend}": keras_row_in_subprocess(args, backend) for backend in BACKENDS}
     reference = np.array(rows["Keras tensorflow"]["predictions"])
-    model = keras.saving.load_model(args.model, compile=False)
+    model = keras_vit.load_model(args.model)
     with tempfile.TemporaryDirectory() as directory:
         for name, format, quantize, filename in EXPORTS:
             report = keras_vit.export(

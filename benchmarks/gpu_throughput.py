@@ -109,15 +109,14 @@ def measure(args):
 
     keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
     model = keras_vit.build_vit(args.config, num_classes=1000)
-    train_model = keras_vit.performance.fast_training_model(model)
-    train_model.compile(
+    model.compile(
         optimizer=keras.optimizers.AdamW(1e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         jit_compile=True if args.torch_compile else "auto",  # "auto": XLA under JAX, eager under torch
     )
     height, width, channels = model.input_shape[1:]
     rng = np.random.default_rng(0)
-    images = rng.uniform(0, 1, (args.batch_size, height, width, channels)).astype("float32")
+    images = rng.uniform(0, 255, (args.batch_size, height, width, channels)).astype("float32")
     labels = rng.integers(0, 1000, args.batch_size)
     if args.data_on_device:
         images, labels = keras.ops.convert_to_tensor(images), keras.ops.convert_to_tensor(labels)
@@ -136,9 +135,9 @@ def measure(args):
             return images, labels
 
     def train(steps):
-        train_model.fit(RepeatedBatch(steps), verbose=0)
+        model.fit(RepeatedBatch(steps), verbose=0)
         # Under JAX, fit can return while its steps still run on the GPU: wait for the last update.
-        keras.ops.convert_to_numpy(train_model.trainable_variables[-1].value)
+        keras.ops.convert_to_numpy(model.trainable_variables[-1].value)
 
     train(args.warmup_steps)
     elapsed = seconds(lambda: train(args.steps))

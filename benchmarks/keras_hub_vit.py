@@ -6,7 +6,7 @@ Benchmark-only: keras-hub is in the `bench` extra, not a dependency of keras_vit
 import keras
 import numpy as np
 
-from keras_vit.layers.validation import to_pair
+from keras_vit.checks import to_pair
 
 # Config fields keras-hub's ViT has no switch for, with the value it always uses.
 HUB_FIXED = dict(
@@ -22,7 +22,8 @@ HUB_FIXED = dict(
 
 
 def build_hub_vit(config, num_classes):
-    """keras-hub's ViT with `config`'s sizes: images `(B, H, W, C)` -> logits `(B, num_classes)`."""
+    """keras-hub's ViT with `config`'s sizes: images `(B, H, W, C)` scaled to [0, 1] (keras-hub's
+    preprocessor scales them outside the model) -> logits `(B, num_classes)`."""
     from keras_hub.models import ViTBackbone
 
     different = {field: getattr(config, field) for field, value in HUB_FIXED.items() if getattr(config, field) != value}
@@ -52,12 +53,11 @@ def copy_weights(vit, hub):
     backbone = hub.get_layer("backbone")
     embedding = backbone.get_layer("vit_patching_and_embedding")
     encoder = backbone.get_layer("vit_encoder")
-    patch_encoder = vit.get_layer("patch_encoder")
+    patch_encoder = vit.patch_encoder
     embedding.patch_embedding.set_weights(patch_encoder.projection.get_weights())
     embedding.class_token.assign(keras.ops.convert_to_numpy(patch_encoder.cls_token))
     embedding.position_embedding.set_weights([keras.ops.convert_to_numpy(patch_encoder.position_embeddings)[0]])
-    for index, hub_block in enumerate(encoder.encoder_layers):
-        block = vit.get_layer(f"block_{index}")
+    for block, hub_block in zip(vit.blocks, encoder.encoder_layers):
         dim, heads = block.attn.dim, block.num_heads
         hub_block.layer_norm_1.set_weights(block.norm1.get_weights())
         qkv_kernel, qkv_bias = block.attn.qkv.get_weights()
@@ -71,8 +71,8 @@ def copy_weights(vit, hub):
         hub_block.layer_norm_2.set_weights(block.norm2.get_weights())
         hub_block.mlp.dense_1.set_weights(block.fc1.get_weights())
         hub_block.mlp.dense_2.set_weights(block.fc2.get_weights())
-    encoder.layer_norm.set_weights(vit.get_layer("norm").get_weights())
-    hub.get_layer("head").set_weights(vit.get_layer("head").get_weights())
+    encoder.layer_norm.set_weights(vit.norm.get_weights())
+    hub.get_layer("head").set_weights(vit.head.get_weights())
 
 
 def matched_models(name, num_classes):
@@ -91,14 +91,16 @@ def matched_models(name, num_classes):
 
 
 def random_images(config, count, seed=0):
-    """`count` float32 images in [0, 1) of `config`'s size: `(count, H, W, channels)`."""
+    """`count` random images of `config`'s size as raw pixels, float32 `(count, H, W, channels)` in [0, 255):
+    what keras_vit's models take; keras-hub's takes them divided by 255."""
     height, width = to_pair(config.image_size, "image_size")
-    return np.random.default_rng(seed).uniform(0, 1, (count, height, width, config.channels)).astype("float32")
+    return np.random.default_rng(seed).uniform(0, 255, (count, height, width, config.channels)).astype("float32")
 
 
 def max_output_difference(vit, hub, config, batch=8, seed=0):
-    """Max |keras_vit - keras-hub| over logits for random images (after `copy_weights`)."""
+    """Max |keras_vit - keras-hub| over logits for random images (after `copy_weights`), each model fed
+    its own input convention."""
     images = random_images(config, batch, seed)
     ours = keras.ops.convert_to_numpy(vit(images, training=False))
-    theirs = keras.ops.convert_to_numpy(hub(images, training=False))
+    theirs = keras.ops.convert_to_numpy(hub(images / 255.0, training=False))
     return float(np.abs(ours - theirs).max())

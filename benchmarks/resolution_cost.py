@@ -82,7 +82,7 @@ def measure(args):
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     rng = np.random.default_rng(0)
-    images = rng.uniform(0, 1, (args.batch_size, args.size, args.size, 3)).astype("float32")
+    images = rng.uniform(0, 255, (args.batch_size, args.size, args.size, 3)).astype("float32")
     labels = rng.integers(0, 10, args.batch_size)
     baseline = peak_rss_bytes()
 

@@ -8,12 +8,12 @@ keras-hub's `ViTBackbone` + a Dense head on the CLS token with the same dimensio
 have the same parameter count and, with keras_vit's weights copied into keras-hub's, the same float32
 outputs (prints the max difference), then times `fit` and `predict` on random images, each call to the
 end of its last step (`timing.seconds_to_last_step`), alternating the models call by call so that a
-change in the machine's load hits all of them alike. Three models:
-keras-hub; keras_vit's model as `build_vit` returns it; and `keras_vit.performance.fast_training_model`
-of it (same layers and weights, last block computed for the CLS token only: same outputs, gradients
-and trained weights). All are compiled alike with Keras' defaults (measured fastest on every backend;
-see benchmarks/README.md). Model FLOP/s use `keras_vit.flops(..., training=True)` (3x forward) for every
-model, as MFU does, and are compared with the best float32 matmul measured in the same run.
+change in the machine's load hits both alike. keras_vit's model is the one `build_vit` returns and
+`keras-vit train` trains (raw pixels in, its rescaling inside; in training its last block computes the
+CLS token only); keras-hub's takes the images already divided by 255, as its preprocessor gives them.
+Both are compiled alike with Keras' defaults (measured fastest on every backend; see benchmarks/README.md).
+Model FLOP/s use `keras_vit.flops(..., training=True)` (3x forward) for both models, as MFU does, and are
+compared with the best float32 matmul measured in the same run.
 """
 
 import argparse
@@ -81,10 +81,8 @@ def run_backend(args):
     load_start = load_average()
     config, vit, hub = matched_models(args.config, args.num_classes)
     difference = max_output_difference(vit, hub, config)
-    fast = keras_vit.performance.fast_training_model(vit)
-    fast_difference = max_output_difference(vit, fast, config)
 
-    contenders = {"keras_vit fast_training_model": fast, "keras_vit model": vit, "keras-hub": hub}
+    contenders = {"keras_vit": vit, "keras-hub": hub}
     compile_kwargs = json.loads(args.compile)
     for model in contenders.values():
         model.compile(
@@ -94,15 +92,19 @@ def run_backend(args):
         )
 
     count = args.steps * args.batch_size
-    images = random_images(config, count)
+    pixels = random_images(config, count)
+    inputs = {"keras_vit": pixels, "keras-hub": pixels / 255.0}  # each model's input convention
     labels = np.random.default_rng(1).integers(0, args.num_classes, count)
+    model_names = {id(model): name for name, model in contenders.items()}
 
     def train(model):
+        images = inputs[model_names[id(model)]]
         return seconds_to_last_step(
             model, "fit", images, labels, batch_size=args.batch_size, epochs=1, verbose=0, shuffle=False
         )
 
     def predict(model):
+        images = inputs[model_names[id(model)]]
         return seconds_to_last_step(model, "predict", images, batch_size=args.batch_size, verbose=0)
 
     for model in contenders.values():  # compile and warm up
@@ -153,7 +155,6 @@ def run_backend(args):
         batch_size=args.batch_size,
         params=vit.count_params(),
         max_output_difference=difference,
-        fast_model_max_output_difference=fast_difference,
         compile=compile_kwargs,
         forward_flops_per_image=forward_flops,
         matmul_peak_flops_per_s=peak,
@@ -176,7 +177,7 @@ def print_backend(result):
         f"\n== {result['backend']}: {result['config']}, batch {result['batch_size']}, "
         f"threads {result['threads'] or 'backend default'}, {result['params']:,} parameters in both models; "
         f"max |logit difference| in float32: keras_vit vs keras-hub (copied weights) "
-        f"{result['max_output_difference']:.1e}, fast_training_model vs model {result['fast_model_max_output_difference']:.1e}\n"
+        f"{result['max_output_difference']:.1e}\n"
         f"   forward {result['forward_flops_per_image'] / 1e6:.1f} MFLOP/image (training 3x); float32 matmul peak "
         f"{peak / 1e9:.1f} GFLOP/s ({cpu_peak / 1e9:.1f} per CPU-second); compile {result['compile'] or 'Keras defaults'}; "
         f"load average {result['load_average'][0]:.1f} -> {result['load_average'][1]:.1f}\n"
@@ -201,20 +202,18 @@ def print_backend(result):
 
 def print_summary(results):
     print(
-        "\n| backend | threads | train img/s: fast_training_model / model / keras-hub | train x hub: fast (model) "
-        "| predict img/s: model / keras-hub | predict x hub | CPU-time x hub: train fast (model), predict "
-        "| train MFU (fast) | max logit diff vs hub | load |"
+        "\n| backend | threads | train img/s: keras_vit / keras-hub | train x hub | predict img/s: keras_vit / "
+        "keras-hub | predict x hub | CPU-time x hub: train, predict | train MFU | max logit diff vs hub | load |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for result in results:
         rows = {row["model"]: row for row in result["rows"]}
-        fast, ours, hub = rows["keras_vit fast_training_model"], rows["keras_vit model"], rows["keras-hub"]
+        ours, hub = rows["keras_vit"], rows["keras-hub"]
         print(
-            f"| {result['backend']} | {result['threads'] or 'default'} | {fast['train_images_per_s']:.1f} / "
-            f"{ours['train_images_per_s']:.1f} / {hub['train_images_per_s']:.1f} | {fast['train_speedup']:.2f} "
-            f"({ours['train_speedup']:.2f}) | {ours['predict_images_per_s']:.1f} / {hub['predict_images_per_s']:.1f} | "
-            f"{ours['predict_speedup']:.2f} | {fast['train_cpu_speedup']:.2f} ({ours['train_cpu_speedup']:.2f}), "
-            f"{ours['predict_cpu_speedup']:.2f} | {100 * fast['train_flops_per_s'] / result['matmul_peak_flops_per_s']:.0f}% | "
+            f"| {result['backend']} | {result['threads'] or 'default'} | {ours['train_images_per_s']:.1f} / "
+            f"{hub['train_images_per_s']:.1f} | {ours['train_speedup']:.2f} | {ours['predict_images_per_s']:.1f} / "
+            f"{hub['predict_images_per_s']:.1f} | {ours['predict_speedup']:.2f} | {ours['train_cpu_speedup']:.2f}, "
+            f"{ours['predict_cpu_speedup']:.2f} | {100 * ours['train_flops_per_s'] / result['matmul_peak_flops_per_s']:.0f}% | "
             f"{result['max_output_difference']:.1e} | {result['load_average'][0]:.1f}-{result['load_average'][1]:.1f} |"
         )
 

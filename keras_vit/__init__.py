@@ -13,21 +13,22 @@ from keras_vit.layers import (
     TransformerBlock,
 )
 from keras_vit.models import (
-    DistillationModel,
+    ImageClassifier,
+    ResNet,
     ViTConfig,
+    VisionTransformer,
     build_deit,
     build_resnet,
     build_vit,
-    distillation_heads,
-    distillation_loss,
     get_config,
     list_configs,
+    load_model,
 )
 from keras_vit.performance.flops import flop_breakdown, flops
-from keras_vit.training import TrainConfig, train
+from keras_vit.training import DistillationModel, TrainConfig, distillation_loss, train
 
 # Registers the AdamW (and LayerDecayAdamW, through keras_vit.training) that `keras-vit train` compiles with,
 # so trained .keras files reload with their optimizer.
 from keras_vit.training import optimizer as _training_optimizer  # noqa: E402,F401
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -18,7 +18,6 @@ import sys
 os.environ["KERAS_BACKEND"] = "tensorflow"  # the exports are written in this process
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_vit  # noqa: E402
@@ -75,7 +74,7 @@ Regenerate (overwrites these files) with
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="the trained .keras model (28x28x1 images in [0, 1] -> 10 logits)")
+    parser.add_argument("model", help="the trained .keras model (28x28x1 raw pixels -> 10 logits)")
     parser.add_argument("--out", default="saved_models")
     parser.add_argument("--data-dir", default=os.environ.get("KERAS_VIT_DATA", os.path.join("..", "shared", "data")))
     parser.add_argument("--calibration", type=int, default=200, help="training images for int8 calibration")
@@ -94,7 +93,7 @@ def main():
     images, labels = fashion_mnist_split(os.path.join(args.data_dir, "fashion-mnist"), "test")
     calibration, _ = fashion_mnist_split(os.path.join(args.data_dir, "fashion-mnist"), "train", limit=args.calibration)
 
-    model = keras.saving.load_model(args.model, compile=False)
+    model = keras_vit.load_model(args.model)
     model.save(keras_path)  # reloaded without optimizer state: weights and config only
     full, head = accuracy(lambda x: model.predict(x, verbose=0), images, labels)
     entries = [dict(file=keras_path.name, format="keras", quantize=None, size_bytes=keras_path.stat().st_size,
@@ -119,7 +118,8 @@ def main():
                             calibration_images=args.calibration))
     for entry in entries:
         print(f"{entry['file']}: test accuracy {entry['test_accuracy']:.2%}")
-    (out / "manifest.json").write_text(json.dumps(dict(slice=SLICE, artifacts=entries), indent=2) + "\n")
+    manifest = dict(slice=SLICE, input="raw_pixels", artifacts=entries)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     command = "PYTHONPATH=$PWD python " + shlex.join([sys.argv[0], *sys.argv[1:]])
     write_readme(out, entries, command)
 

@@ -13,8 +13,8 @@ many) and the position embeddings are resampled to the images' size (the data's 
 `--image-size "(H, W)"`).
 
 This is `keras-vit train` with the `RECIPE` below: AdamW with warm-up and cosine decay, layer-wise
-learning-rate decay, inputs mapped to [-1, 1], no weight decay on biases, norms, tokens and position
-embeddings. Every `keras-vit train` option applies (`--layer-decay None` turns layer decay off). The run
+learning-rate decay, a model that maps its raw pixel inputs to [-1, 1], no weight decay on biases, norms,
+tokens and position embeddings. Every `keras-vit train` option applies (`--layer-decay None` turns layer decay off). The run
 folder (`runs/finetune`, or `--output-dir`) receives `model.keras` and the rest; `--timm-output
 PATH.safetensors` (this script only, not `keras-vit train`) also writes the final weights in timm's layout.
 """
@@ -22,8 +22,6 @@ PATH.safetensors` (this script only, not `keras-vit train`) also writes the fina
 import argparse
 import os
 import sys
-
-import keras
 
 import keras_vit
 from keras_vit import cli
@@ -35,7 +33,7 @@ RECIPE = TrainConfig(
     model="auto",  # the checkpoint's architecture
     model_overrides={},
     data="folder",
-    input_normalization=((0.5,), (0.5,)),  # [0, 1] -> [-1, 1], as timm's and big_vision's ViTs are trained
+    input_normalization=((0.5,), (0.5,)),  # the model maps pixels to [-1, 1], as timm's and big_vision's ViTs are trained
     augment="light",
     epochs=3,
     batch_size=32,
@@ -65,7 +63,7 @@ def main(argv=None):
     cli.main(train_argv)
     if args.timm_output is not None:
         run_dir = config_from_args(cli.parse_args(train_argv)).run_dir
-        model = keras.saving.load_model(os.path.join(run_dir, "model.keras"), compile=False)
+        model = keras_vit.load_model(os.path.join(run_dir, "model.keras"))
         keras_vit.save_checkpoint(model, args.timm_output)
         print(f"timm checkpoint: {args.timm_output}")
 

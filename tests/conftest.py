@@ -33,6 +33,12 @@ def images():
     return np.random.default_rng(0).uniform(0, 1, (3, 16, 16, 3)).astype("float32")
 
 
+@pytest.fixture
+def pixels():
+    """Raw pixels, as a model takes them: uint8 `(3, 16, 16, 3)`."""
+    return np.random.default_rng(0).integers(0, 256, (3, 16, 16, 3)).astype("uint8")
+
+
 def shared_data_dir():
     """Real datasets: $KERAS_VIT_DATA, else ../shared/data beside the repository."""
     path = pathlib.Path(os.environ.get("KERAS_VIT_DATA", REPO.parent / "shared" / "data"))

@@ -10,9 +10,7 @@ those come from the checkpoint's own config (keras_vit's safetensors metadata, a
 import math
 import re
 
-from keras_vit.layers import TokenPooling, TransformerBlock
-from keras_vit.layers.validation import to_pair
-from keras_vit.models.parts import patch_encoder_of
+from keras_vit.checks import to_pair
 
 _BLOCK = re.compile(r"^blocks\.(\d+)\.")
 TIMM_HEAD_DIM = 64
@@ -97,18 +95,16 @@ def position_grid(tensors, num_prefix_tokens, patch_size, known_image_size, requ
     )
 
 
-def encoder_image_size(encoder):
-    return (encoder.grid_size[0] * encoder.patch_size[0], encoder.grid_size[1] * encoder.patch_size[1])
-
-
 def describe_model(model):
-    """The fields of `model` that shapes cannot recover, as keras_vit writes them into safetensors metadata."""
-    encoder = patch_encoder_of(model)
-    blocks = [layer for layer in model.layers if isinstance(layer, TransformerBlock)]
-    poolings = [layer.pooling for layer in model.layers if isinstance(layer, TokenPooling)]
-    fields = dict(image_size=list(encoder_image_size(encoder)))
-    if blocks:
-        fields.update(num_heads=blocks[0].num_heads, layer_norm_epsilon=blocks[0].layer_norm_epsilon)
-    if len(poolings) == 1:
-        fields["pooling"] = poolings[0]
+    """The fields of a `VisionTransformer` that shapes cannot recover, as keras_vit writes them into
+    safetensors metadata: image size, heads, LayerNorm epsilon, pooling and input normalization."""
+    config = model.config
+    fields = dict(
+        image_size=list(to_pair(config.image_size, "image_size")),
+        num_heads=config.num_heads,
+        layer_norm_epsilon=config.layer_norm_epsilon,
+        pooling=config.pooling,
+    )
+    if model.input_normalization is not None:
+        fields["input_normalization"] = [list(values) for values in model.input_normalization]
     return fields

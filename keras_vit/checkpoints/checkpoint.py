@@ -5,6 +5,7 @@ import json
 import pathlib
 
 from keras_vit.checkpoints import files
+from keras_vit.checks import check_normalization
 from keras_vit.checkpoints.hf_layout import hf_config_fields, hf_to_timm, is_hf_layout
 from keras_vit.checkpoints.npz_layout import npz_to_timm
 
@@ -15,11 +16,25 @@ SUFFIXES = (".safetensors", ".npz") + files.TORCH_SUFFIXES
 @dataclasses.dataclass
 class Checkpoint:
     """`tensors`: numpy arrays under timm's names; `fields`: `ViTConfig` fields the file records
-    (keras_vit metadata, transformers config.json, npz head count); `source`: a description for errors."""
+    (keras_vit metadata, transformers config.json, npz head count); `source`: a description for errors;
+    `input_normalization`: the `(mean, std)` the weights were trained on, when the file records it
+    (keras_vit metadata, transformers' `preprocessor_config.json`), else None."""
 
     tensors: dict
     fields: dict
     source: str
+    input_normalization: tuple = None
+
+
+def _hf_normalization(folder):
+    """`(image_mean, image_std)` of a transformers image processor beside the weights, or None."""
+    path = folder / "preprocessor_config.json"
+    if not path.is_file():
+        return None
+    processor = json.loads(path.read_text())
+    if not processor.get("do_normalize", True) or "image_mean" not in processor:
+        return None
+    return check_normalization((processor["image_mean"], processor["image_std"]))
 
 
 def _hf_folder_files(folder):
@@ -52,15 +67,19 @@ def read_checkpoint(path):
     tensors, fields = files.read_safetensors(path) if suffix == ".safetensors" else (files.read_torch(path), {})
     if "image_size" in fields:
         fields["image_size"] = tuple(fields["image_size"])
+    normalization = fields.pop("input_normalization", None)
+    if normalization is not None:
+        normalization = check_normalization(normalization)
     if is_hf_layout(tensors):
         sibling = path.parent / "config.json"
         config_file = config_file or (sibling if sibling.is_file() else None)
         if config_file is not None:
             fields = hf_config_fields(json.loads(config_file.read_text()), config_file)
-        return Checkpoint(hf_to_timm(tensors), fields, source)
+            normalization = _hf_normalization(config_file.parent)
+        return Checkpoint(hf_to_timm(tensors), fields, source, normalization)
     if "patch_embed.proj.weight" not in tensors:
         raise ValueError(
             f"{path} is neither a timm ViT state dict (no 'patch_embed.proj.weight') nor a transformers ViT/DeiT "
             f"one (no '*embeddings.patch_embeddings.projection.weight'); keys start: {sorted(tensors)[:8]}."
         )
-    return Checkpoint(tensors, fields, source)
+    return Checkpoint(tensors, fields, source, normalization)

@@ -7,11 +7,10 @@ from keras_vit.checkpoints.architecture import infer_fields, num_classes_of, pos
 from keras_vit.checkpoints.checkpoint import read_checkpoint
 from keras_vit.checkpoints.resample import resample_position_table
 from keras_vit.checkpoints.timm_layout import assign, model_entries
-from keras_vit.layers.validation import to_pair
-from keras_vit.models.configs import get_config
-from keras_vit.models.deit import build_deit
-from keras_vit.models.parts import patch_encoder_of
-from keras_vit.models.vit import build_vit, check_num_classes
+from keras_vit.checks import check_num_classes, to_pair
+from keras_vit.models import VisionTransformer, get_config
+from keras_vit.models.configs import describes
+from keras_vit.models.vit import resolve_config
 
 HEAD_KEYS = ("head.weight", "head.bias", "head_dist.weight", "head_dist.bias")
 
@@ -37,18 +36,17 @@ def fit_position_embeddings(tensors, encoder, known_image_size, source):
 def _load_into(model, checkpoint, skip=()):
     entries = [entry for entry in model_entries(model) if entry.key not in skip]
     tensors = {key: value for key, value in checkpoint.tensors.items() if key not in skip}
-    tensors = fit_position_embeddings(
-        tensors, patch_encoder_of(model), checkpoint.fields.get("image_size"), checkpoint.source
-    )
+    tensors = fit_position_embeddings(tensors, model.patch_encoder, checkpoint.fields.get("image_size"), checkpoint.source)
     assign(entries, tensors, checkpoint.source)
 
 
 def load_weights(model, path):
-    """Load a checkpoint (any format `load_checkpoint` reads) into an existing keras_vit model; returns it.
+    """Load a checkpoint (any format `load_checkpoint` reads) into an existing `VisionTransformer`; returns it.
 
     Every model weight must have a tensor of the right shape and every tensor a weight, else a
     `ValueError` lists the missing, unexpected and wrongly shaped tensors by name, and nothing is
     assigned. Position embeddings trained on another patch grid are resampled (bicubic) to the model's.
+    The model keeps its own `input_normalization`.
     """
     _load_into(model, read_checkpoint(path))
     return model
@@ -67,8 +65,8 @@ def _default_image_size(checkpoint, fields, source):
     return (grid[0] * patch[0], grid[1] * patch[1])
 
 
-def load_checkpoint(path, name=None, *, num_classes=None, image_size=None):
-    """Build a keras_vit model with a checkpoint's weights.
+def load_checkpoint(path, name=None, *, num_classes=None, image_size=None, input_normalization=None, class_names=None):
+    """Build a `VisionTransformer` with a checkpoint's weights.
 
     Args:
         path: a timm or transformers state dict (`.safetensors`; `.pth`/`.pt`/`.bin` through
@@ -82,12 +80,17 @@ def load_checkpoint(path, name=None, *, num_classes=None, image_size=None):
             builds a headless model (`include_top=False`) when it has none.
         image_size: int or `(h, w)`; position embeddings are resampled (bicubic over the patch grid,
             prefix tokens kept) from the checkpoint's grid. Default: the checkpoint's.
+        input_normalization: `(mean, std)` the weights expect (see `VisionTransformer`); default: what
+            the file records (keras_vit's metadata, transformers' `preprocessor_config.json`), else none
+            (inputs scaled to [0, 1]).
+        class_names: the names of the classes, in label order.
 
+    The model takes raw pixels in [0, 255] and applies the normalization itself.
     Raises `ValueError` listing missing, unexpected and wrongly shaped tensors when the file does not
     fit the architecture.
     """
     if num_classes is not None:
-        check_num_classes(num_classes, include_top=True)
+        check_num_classes(num_classes)
     if image_size is not None:
         image_size = to_pair(image_size, "image_size")
     checkpoint = read_checkpoint(path)
@@ -96,14 +99,19 @@ def load_checkpoint(path, name=None, *, num_classes=None, image_size=None):
         image_size = get_config(name).image_size if name else _default_image_size(checkpoint, fields, checkpoint.source)
     checkpoint_classes = num_classes_of(checkpoint.tensors)
     classes = checkpoint_classes if num_classes is None else num_classes
-    if fields.get("distillation_token") or (name and get_config(name).distillation_token):
-        model = build_deit(name, num_classes=classes, image_size=image_size, **fields)
-    else:
-        model = build_vit(name, num_classes=classes, include_top=classes is not None, image_size=image_size, **fields)
+    config = resolve_config(name, image_size=image_size, **fields)
+    model = VisionTransformer(
+        config,
+        classes,
+        include_top=classes is not None,
+        class_names=class_names,
+        input_normalization=checkpoint.input_normalization if input_normalization is None else input_normalization,
+        name=name if describes(name, config) else None,
+    )
     new_head = num_classes is not None and num_classes != checkpoint_classes
     _load_into(model, checkpoint, skip=HEAD_KEYS if new_head else ())
     if new_head:
-        for head in (layer for layer in model.layers if layer.name in ("head", "head_dist")):
+        for head in model.heads:
             for variable in head.weights:
                 variable.assign(keras.ops.zeros(variable.shape, variable.dtype))
     return model

@@ -1,32 +1,36 @@
 """`resize_position_embeddings`: the same model for another image size."""
 
+import dataclasses
+
 import keras
 
-from keras_vit.checkpoints.architecture import encoder_image_size
-from keras_vit.checkpoints.load import fit_position_embeddings
-from keras_vit.checkpoints.timm_layout import assign, model_entries, model_to_timm
-from keras_vit.layers.validation import check_divisible, to_pair
-from keras_vit.models.parts import patch_encoder_of
+from keras_vit.checkpoints.resample import resample_position_table
+from keras_vit.checks import check_divisible, to_pair
+from keras_vit.models import VisionTransformer, get_config
+from keras_vit.models.configs import describes
+from keras_vit.models.vit import check_vision_transformer
 
 
 def resize_position_embeddings(model, image_size):
-    """A copy of the functional `model` taking `image_size` images, with the same weights and its learned
-    position embeddings resampled (bicubic over the patch grid, prefix tokens kept; identity at the same
-    size). Fixed sincos2d tables are recomputed for the new grid. The original model is unchanged.
+    """A copy of the `VisionTransformer` `model` taking `image_size` images, with the same weights, class
+    names and preprocessing, and its learned position embeddings resampled (bicubic over the patch grid,
+    prefix tokens kept; identity at the same size). Fixed sincos2d tables are computed for the new grid.
+    The original model is unchanged.
     """
-    encoder = patch_encoder_of(model)
-    height, width = to_pair(image_size, "image_size")
-    check_divisible((height, width), encoder.patch_size)
-    if len(model.inputs) != 1:
-        raise ValueError(f"Model {model.name!r} has {len(model.inputs)} inputs; resizing needs a single image input.")
-    old_input = model.inputs[0]
-    new_input = keras.Input((height, width, old_input.shape[-1]), name=old_input.name)
-    resized = keras.models.clone_model(model, input_tensors=new_input)
-    tensors = model_to_timm(model)
-    entries = model_entries(resized)
-    if encoder.position_embedding == "sincos2d":
-        tensors.pop("pos_embed")
-        entries = [entry for entry in entries if entry.key != "pos_embed"]
-    tensors = fit_position_embeddings(tensors, patch_encoder_of(resized), encoder_image_size(encoder), model.name)
-    assign(entries, tensors, f"model {model.name!r}")
+    check_vision_transformer(model, "resize_position_embeddings")
+    size = to_pair(image_size, "image_size")
+    check_divisible(size, model.patch_encoder.patch_size)
+    config = dataclasses.replace(model.config, image_size=get_config(None, image_size=size).image_size)
+    name = None if describes(model.name, model.config) and not describes(model.name, config) else model.name
+    resized = VisionTransformer.from_config({**model.get_config(), "config": dataclasses.asdict(config), "name": name})
+    encoder, new_encoder = model.patch_encoder, resized.patch_encoder
+    for old_layer, new_layer in zip([encoder, *model.blocks, model.norm, *model.heads],
+                                    [new_encoder, *resized.blocks, resized.norm, *resized.heads]):  # fmt: skip
+        for old, new in zip(old_layer.weights, new_layer.weights):
+            value = keras.ops.convert_to_numpy(old)
+            if old is getattr(encoder, "position_embeddings", None):
+                if encoder.position_embedding != "learned":
+                    continue  # a fixed sincos2d table: the new encoder computed its own
+                value = resample_position_table(value, encoder.num_prefix_tokens, encoder.grid_size, new_encoder.grid_size)
+            new.assign(value)
     return resized

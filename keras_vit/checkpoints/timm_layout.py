@@ -1,8 +1,7 @@
 """The name mapping between a keras_vit model's variables and timm's `VisionTransformer` state dict.
 
-A model is read by its parts, not by variable paths: the one `PatchEncoder`, the
-`TransformerBlock`s in order, and the top-level layers named `norm`, `head` and `head_dist` (a
-DeiT's second head). timm stores Linear weights `(out, in)` and Conv2d weights `(out, in, kh, kw)`;
+A model is read by the parts a `VisionTransformer` declares, not by variable paths: its
+`patch_encoder`, its `blocks` in order, its `norm`, `head` and `head_dist` (a DeiT's second head). timm stores Linear weights `(out, in)` and Conv2d weights `(out, in, kh, kw)`;
 Keras stores `(in, out)` and `(kh, kw, in, out)`.
 """
 
@@ -11,7 +10,8 @@ import dataclasses
 import keras
 import numpy as np
 
-from keras_vit.models.parts import patch_encoder_of, transformer_blocks_of
+from keras_vit.models.vit import check_vision_transformer
+
 
 
 @dataclasses.dataclass
@@ -116,24 +116,14 @@ def _block_entries(index, block):
 
 
 def model_entries(model):
-    """Every variable of `model` with its timm name. Raises if a variable has none."""
-    entries = _patch_encoder_entries(patch_encoder_of(model))
-    for index, block in enumerate(transformer_blocks_of(model, "A timm-layout checkpoint")):
+    """Every variable of the `VisionTransformer` `model` with its timm name."""
+    check_vision_transformer(model, "A timm-layout checkpoint")
+    entries = _patch_encoder_entries(model.patch_encoder)
+    for index, block in enumerate(model.blocks):
         entries += _block_entries(index, block)
-    named = {layer.name: layer for layer in model.layers}
-    if isinstance(named.get("norm"), keras.layers.LayerNormalization):
-        entries += _norm("norm.", named["norm"])
-    for head in ("head", "head_dist"):
-        if isinstance(named.get(head), keras.layers.Dense):
-            entries += _dense(head + ".", named[head])
-    mapped = {id(entry.variable) for entry in entries}
-    unmapped = [variable.path for variable in model.weights if id(variable) not in mapped]
-    if unmapped:
-        raise ValueError(
-            f"Model {model.name!r} has weights with no timm name: {', '.join(unmapped)}. Checkpoints map a "
-            "PatchEncoder, TransformerBlocks, a LayerNormalization named 'norm' and Dense layers named "
-            "'head' and 'head_dist'."
-        )
+    entries += _norm("norm.", model.norm)
+    for key, head in zip(("head.", "head_dist."), model.heads):
+        entries += _dense(key, head)
     return entries
 
 

@@ -16,6 +16,8 @@ import tensorflow as tf
 # Offsets that give every random step its own seed, derived from the one `seed`.
 _PAD_CROP, _RESIZED_CROP, _FLIP, _RAND_AUGMENT, _ERASING, _MIXUP, _CUTMIX, _SWITCH = range(1, 9)
 FULL_IMAGE_BOX = [[[0.0, 0.0, 1.0, 1.0]]]
+# Images are raw pixel values throughout (the models take them so; see keras_vit.models.classifier).
+PIXEL_RANGE = (0.0, 255.0)
 
 
 def random_resized_crop(image, generator, size, scale, ratio):
@@ -48,14 +50,14 @@ class _Equalization(keras.layers.Equalization):
 
 
 def rand_augment(num_ops, magnitude, seed):
-    """Keras `RandAugment` for float images in [0, 1], with the `_Equalization` fix."""
-    layer = keras.layers.RandAugment(value_range=(0, 1), num_ops=num_ops, factor=magnitude, seed=seed, dtype="float32")
-    layer.equalization = _Equalization(value_range=(0, 1), dtype="float32")
+    """Keras `RandAugment` for float images in [0, 255], with the `_Equalization` fix."""
+    layer = keras.layers.RandAugment(value_range=PIXEL_RANGE, num_ops=num_ops, factor=magnitude, seed=seed, dtype="float32")
+    layer.equalization = _Equalization(value_range=PIXEL_RANGE, dtype="float32")
     return layer
 
 
 def image_augmenter(config, image_shape, seed):
-    """Per-image map function `(image (H, W, C) float in [0, 1], label) -> same`; None when nothing is on."""
+    """Per-image map function `(image (H, W, C) float in [0, 255], label) -> same`; None when nothing is on."""
     height, width, _ = image_shape
     steps = []
     if config.pad_crop:
@@ -114,27 +116,29 @@ def _mixer(config, seed):
     )
 
 
-def batch_augmenter(config, num_classes, seed):
+def batch_augmenter(config, num_classes, seed, label_smoothing=0.0):
     """Per-batch map function `(images (B, H, W, C), int labels (B,)) -> (images, labels)`; None when nothing is on.
 
-    Labels come out float one-hot `(B, num_classes)` when `config.soft_labels`, else unchanged.
+    Labels come out float one-hot `(B, num_classes)`, smoothed by `label_smoothing`, when it or
+    `config.mixes_labels` is on, else unchanged.
     """
     erasing = None
     if config.random_erasing:
         probability = (config.random_erasing, config.random_erasing)  # a range; (p, p) fixes it to p
         erasing = keras.layers.RandomErasing(
-            factor=probability, value_range=(0, 1), seed=seed + _ERASING, dtype="float32"
+            factor=probability, value_range=PIXEL_RANGE, seed=seed + _ERASING, dtype="float32"
         )
     mix = _mixer(config, seed)
-    if erasing is None and not config.soft_labels:
+    soft_labels = bool(label_smoothing) or config.mixes_labels
+    if erasing is None and not soft_labels:
         return None
 
     def augment(images, labels):
         if erasing is not None:
-            # Keras fills erased boxes with N(0, 1) noise; clip to keep images in [0, 1].
-            images = tf.clip_by_value(erasing(images), 0.0, 1.0)
-        if config.soft_labels:
-            labels = one_hot(labels, num_classes, config.label_smoothing)
+            # Keras fills erased boxes with scaled normal noise; clip to keep images in [0, 255].
+            images = tf.clip_by_value(erasing(images), *PIXEL_RANGE)
+        if soft_labels:
+            labels = one_hot(labels, num_classes, label_smoothing)
         if mix is not None:
             images, labels = mix(images, labels)
         return images, labels

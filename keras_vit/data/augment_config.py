@@ -2,21 +2,9 @@
 
 import dataclasses
 
-from keras_vit.layers.validation import check_positive_int
+from keras_vit.checks import check_bool, check_interval, check_non_negative_int, check_number_in, check_positive_int
 
 PRESETS = ("none", "flip", "light", "deit")
-
-
-def _check_range(value, name, low, high, *, low_open=False):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or not (low < value if low_open else low <= value) or value > high:
-        bracket = "(" if low_open else "["
-        raise ValueError(f"AugmentConfig.{name} must be a number in {bracket}{low}, {high}]; got {value!r}.")
-
-
-def _check_interval(value, name, low, high):
-    if not (isinstance(value, (tuple, list)) and len(value) == 2 and low < value[0] <= value[1] <= high):
-        raise ValueError(f"AugmentConfig.{name} must be a pair (min, max) with {low} < min <= max <= {high}; got {value!r}.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,15 +21,14 @@ class AugmentConfig:
         rand_augment: Keras `RandAugment` with `rand_augment_ops` operations per image and strength
             `rand_augment_magnitude` (Keras' `factor`, which scales every operation at once: 0.5
             allows rotations up to half a turn, so the default here is milder).
-    Per batch, in this order:
+    Per batch, in this order (after label smoothing, which is `get_datasets`' `label_smoothing`):
         random_erasing: probability that an image gets a random rectangle of noise (0: off).
-        label_smoothing: soft targets `(1 - s) * one_hot + s / num_classes` (0: off).
         mixup_alpha: MixUp with mixing weights from Beta(alpha, alpha) (0: off).
         cutmix_alpha: CutMix with patch area from Beta(alpha, alpha) (0: off; Keras' CutMix allows at most 1).
         mix_switch_prob: with both MixUp and CutMix on, the probability that a batch gets CutMix
             instead of MixUp (as in DeiT).
 
-    With label smoothing, MixUp or CutMix on (`soft_labels`), labels are float one-hot vectors
+    With MixUp or CutMix on (`mixes_labels`), or label smoothing, labels are float one-hot vectors
     `(B, num_classes)` for training and test alike; otherwise int labels `(B,)`.
     """
 
@@ -54,33 +41,29 @@ class AugmentConfig:
     rand_augment_ops: int = 2
     rand_augment_magnitude: float = 0.3
     random_erasing: float = 0.0
-    label_smoothing: float = 0.0
     mixup_alpha: float = 0.0
     cutmix_alpha: float = 0.0
     mix_switch_prob: float = 0.5
 
     def __post_init__(self):
-        if not isinstance(self.pad_crop, int) or isinstance(self.pad_crop, bool) or self.pad_crop < 0:
-            raise ValueError(f"AugmentConfig.pad_crop must be an int >= 0 (pixels); got {self.pad_crop!r}.")
+        check_non_negative_int(self.pad_crop, "AugmentConfig.pad_crop", zero_means="off")
         for name in ("random_resized_crop", "horizontal_flip", "rand_augment"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"AugmentConfig.{name} must be True or False; got {getattr(self, name)!r}.")
+            check_bool(getattr(self, name), f"AugmentConfig.{name}")
         if self.pad_crop and self.random_resized_crop:
             raise ValueError("AugmentConfig: choose pad_crop or random_resized_crop, not both.")
-        _check_interval(self.crop_scale, "crop_scale", 0.0, 1.0)
-        _check_interval(self.crop_ratio, "crop_ratio", 0.0, float("inf"))
+        check_interval(self.crop_scale, "AugmentConfig.crop_scale", 0.0, 1.0)
+        check_interval(self.crop_ratio, "AugmentConfig.crop_ratio", 0.0, float("inf"))
         check_positive_int(self.rand_augment_ops, "AugmentConfig.rand_augment_ops")
-        _check_range(self.rand_augment_magnitude, "rand_augment_magnitude", 0.0, 1.0, low_open=True)
-        _check_range(self.random_erasing, "random_erasing", 0.0, 1.0)
-        _check_range(self.label_smoothing, "label_smoothing", 0.0, 0.5)
-        _check_range(self.mixup_alpha, "mixup_alpha", 0.0, 10.0)
-        _check_range(self.cutmix_alpha, "cutmix_alpha", 0.0, 1.0)
-        _check_range(self.mix_switch_prob, "mix_switch_prob", 0.0, 1.0)
+        check_number_in(self.rand_augment_magnitude, "AugmentConfig.rand_augment_magnitude", 0.0, 1.0, low_open=True)
+        check_number_in(self.random_erasing, "AugmentConfig.random_erasing", 0.0, 1.0)
+        check_number_in(self.mixup_alpha, "AugmentConfig.mixup_alpha", 0.0, 10.0)
+        check_number_in(self.cutmix_alpha, "AugmentConfig.cutmix_alpha", 0.0, 1.0)
+        check_number_in(self.mix_switch_prob, "AugmentConfig.mix_switch_prob", 0.0, 1.0)
 
     @property
-    def soft_labels(self):
-        """Whether labels are float one-hot vectors rather than ints."""
-        return bool(self.label_smoothing or self.mixup_alpha or self.cutmix_alpha)
+    def mixes_labels(self):
+        """Whether MixUp or CutMix mixes labels (which then must be float one-hot vectors)."""
+        return bool(self.mixup_alpha or self.cutmix_alpha)
 
     @classmethod
     def none(cls):
@@ -99,11 +82,12 @@ class AugmentConfig:
 
     @classmethod
     def deit(cls, **overrides):
-        """The DeiT recipe: random resized crop, flip, RandAugment, random erasing 0.25, label smoothing 0.1,
-        MixUp 0.8 / CutMix 1.0 (switched per batch with probability 0.5)."""
+        """The DeiT recipe's augmentation: random resized crop, flip, RandAugment, random erasing 0.25,
+        MixUp 0.8 / CutMix 1.0 (switched per batch with probability 0.5); its label smoothing 0.1 is
+        `TrainConfig.label_smoothing`'s default."""
         deit = cls(
             random_resized_crop=True, horizontal_flip=True, rand_augment=True, random_erasing=0.25,
-            label_smoothing=0.1, mixup_alpha=0.8, cutmix_alpha=1.0,
+            mixup_alpha=0.8, cutmix_alpha=1.0,
         )  # fmt: skip
         return dataclasses.replace(deit, **overrides)
 

@@ -121,13 +121,13 @@ def load_fashion_mnist(directory):
 
 
 def fashion_mnist_split(directory, split="test", limit=None):
-    """The first `limit` images of one split of `load_fashion_mnist(directory)`, as float32
-    `(N, 28, 28, 1)` in [0, 1] with int32 labels `(N,)`: model inputs without tf.data."""
+    """The first `limit` images of one split of `load_fashion_mnist(directory)`: raw pixels, uint8
+    `(N, 28, 28, 1)`, with int32 labels `(N,)` — model inputs without tf.data."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test'; got {split!r}.")
     train, test = load_fashion_mnist(directory)
     images, labels = train if split == "train" else test
-    return (images[:limit] / 255.0).astype("float32"), labels[:limit].astype("int32")
+    return images[:limit], labels[:limit].astype("int32")
 
 
 def write_fashion_mnist_subset(directory, folder, num_train=None, num_test=None):

@@ -10,7 +10,7 @@ import pathlib
 
 import tensorflow as tf
 
-from keras_vit.layers.validation import check_choice, to_pair
+from keras_vit.checks import check_choice, to_pair
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 

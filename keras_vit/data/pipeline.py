@@ -13,9 +13,8 @@ from keras_vit.data.augment_config import AugmentConfig
 from keras_vit.data.default import load_default
 from keras_vit.data.idx import FASHION_MNIST_CLASSES, load_fashion_mnist
 from keras_vit.data.image_folder import load_image_folder, resize_uint8
-from keras_vit.data.normalization import check_normalization, normalizer
 from keras_vit.data.tfds_source import load_tfds, tfds_split_names
-from keras_vit.layers.validation import check_positive_int, to_pair
+from keras_vit.checks import check_label_smoothing, check_positive_int, to_pair
 
 SOURCES = ("default", "fashion_mnist_idx", "folder", "tfds:<name>")
 # Decoded folder / tfds images are cached in memory (as uint8) when they take at most this much.
@@ -100,7 +99,7 @@ def _maybe_cache(dataset, source, count, shape):
 
 
 def _to_float(image, label):
-    return tf.cast(image, tf.float32) / 255.0, label
+    return tf.cast(image, tf.float32), label
 
 
 def get_datasets(
@@ -112,7 +111,7 @@ def get_datasets(
     data_dir=None,
     seed=0,
     shuffle_buffer=10_000,
-    input_normalization=None,
+    label_smoothing=0.0,
 ):
     """Batched train and test `tf.data.Dataset`s ready for `model.fit`, and what they hold.
 
@@ -129,15 +128,13 @@ def get_datasets(
         data_dir: where the data of `fashion_mnist_idx`, `folder` and `tfds:` sources lives.
         seed: seeds the shuffling and every augmentation: the same seed gives the same batches.
         shuffle_buffer: size of the shuffle buffer for training data (reshuffled every epoch).
-        input_normalization: `(mean, std)`, each a number or one number per channel: images become
-            `(x - mean) / std` after augmentation, in both datasets (e.g. `(0.5, 0.5)` maps [0, 1] to
-            [-1, 1], timm's and big_vision's ViT convention). None: images stay in [0, 1].
+        label_smoothing: soft training targets `(1 - s) * one_hot + s / num_classes` (0: off).
 
     Returns:
-        train_ds, test_ds: batches of `(images float32 (B, H, W, C), labels)`, images in [0, 1]
-            unless `input_normalization` is given; labels are int64 `(B,)`, or float32 one-hot
-            `(B, num_classes)` in both datasets when the augmentation needs soft labels (label
-            smoothing, MixUp or CutMix; test labels are then plain one-hot).
+        train_ds, test_ds: batches of `(images float32 (B, H, W, C), labels)`, images as raw pixel
+            values in [0, 255] (the models take them so and preprocess them themselves); labels are
+            int64 `(B,)`, or float32 one-hot `(B, num_classes)` in both datasets with soft labels
+            (label smoothing, MixUp or CutMix; test labels are then plain one-hot).
         info: dict with `num_classes`, `image_shape` `(H, W, C)`, `class_names`, `num_train`,
             `num_test`, and `soft_labels` (whether labels are one-hot: use a categorical loss).
     """
@@ -146,13 +143,12 @@ def get_datasets(
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"seed must be an int; got {seed!r}.")
     augment = AugmentConfig.from_value(augment)
-    if input_normalization is not None:
-        check_normalization(input_normalization)
+    check_label_smoothing(label_smoothing)
     train, test, info = load_source(source, data_dir, image_size)
     shape = tuple(info["image_shape"])
-    normalize = None if input_normalization is None else normalizer(input_normalization, shape[2])
     num_classes = len(info["class_names"])
-    info.update(num_classes=num_classes, image_shape=shape, soft_labels=augment.soft_labels)
+    soft_labels = bool(label_smoothing) or augment.mixes_labels
+    info.update(num_classes=num_classes, image_shape=shape, soft_labels=soft_labels)
 
     train = _maybe_cache(train, source, info["num_train"], shape)
     train = train.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).map(_to_float)
@@ -160,16 +156,12 @@ def get_datasets(
     if per_image is not None:
         train = train.map(per_image)  # in order, not in parallel: keeps the random stream reproducible
     train = train.batch(batch_size, drop_remainder=info["num_train"] >= batch_size)
-    per_batch = batch_augmenter(augment, num_classes, seed)
+    per_batch = batch_augmenter(augment, num_classes, seed, label_smoothing)
     if per_batch is not None:
         train = train.map(per_batch)
-    if normalize is not None:
-        train = train.map(normalize, num_parallel_calls=tf.data.AUTOTUNE)
 
     test = _maybe_cache(test, source, info["num_test"], shape)
     test = test.map(_to_float, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
-    if augment.soft_labels:
+    if soft_labels:
         test = test.map(lambda images, labels: (images, one_hot(labels, num_classes)))
-    if normalize is not None:
-        test = test.map(normalize, num_parallel_calls=tf.data.AUTOTUNE)
     return train.prefetch(tf.data.AUTOTUNE), test.prefetch(tf.data.AUTOTUNE), info

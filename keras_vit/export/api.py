@@ -47,15 +47,16 @@ def export(
             `"tflite"` or `"onnx"`.
         quantize: TFLite only: None (fp32), `"float16"`, `"dynamic"` (int8 weights, float
             activations) or `"int8"` (every op int8, calibrated on `representative_data`).
-        representative_data: real images `(N, H, W, C)` as the model takes them (an array, or an
-            iterable of image batches or `(images, labels)` batches); required for `"int8"`.
+        representative_data: real images `(N, H, W, C)` as the model takes them, raw pixels in
+            [0, 255] for a keras_vit model (an array, or an iterable of image batches or
+            `(images, labels)` batches); required for `"int8"`.
             Also the default `verify_data`.
         verify: reload the artifact, run it and `model` on `verify_data` and raise
             `ParityError` if an fp32 artifact differs by more than `max_abs_diff` or a quantized
             one agrees on top-1 for fewer than `min_top1_agreement` of the samples. A failed
             check leaves nothing at `path`.
         verify_data: images for the check; default `representative_data`, else 16 uniform
-            random images.
+            random images in [0, 255].
         overwrite: replace an existing `path` (only once the new artifact passed its check);
             without it an existing `path` is an error.
         latency_runs: batch-1 calls timed for the report's median latency.
@@ -188,15 +189,15 @@ def predict_in_batches(predict, images):
 def check_artifact(
     model, path, quantize=None, data=None, *, max_abs_diff=1e-4, min_top1_agreement=0.99, latency_runs=20
 ):
-    """Run the artifact at `path` and `model` on `data` (default: 16 uniform random images).
+    """Run the artifact at `path` and `model` on `data` (default: 16 uniform random images in [0, 255]).
 
     Returns an `ExportReport`; raises `ParityError` when the artifact is out of tolerance
     (see `export`). `quantize` says which criterion applies.
     """
     image_shape = model_image_shape(model)
     images = as_images(data, image_shape, "data")
-    if images is None:
-        images = np.random.default_rng(0).uniform(0, 1, (NUM_RANDOM_SAMPLES, *image_shape)).astype("float32")
+    if images is None:  # raw pixels, as the model takes them
+        images = np.random.default_rng(0).uniform(0, 255, (NUM_RANDOM_SAMPLES, *image_shape)).astype("float32")
     predict = load_artifact(path)
     reference = keras.ops.convert_to_numpy(model.predict(images, batch_size=BATCH_SIZE, verbose=0))
     max_diff, agreement = compare(reference, predict_in_batches(predict, images))

@@ -19,7 +19,7 @@ def add_parser(subparsers):
     parser.add_argument("--out", help="output path; default: beside MODEL, named after format and quantization")
     parser.add_argument(
         "--representative-data",
-        help=".npy file of real images (N, H, W, C) as the model takes them: calibration for "
+        help=".npy file of real images (N, H, W, C), raw pixels as the model takes them: calibration for "
         "--quantize int8 (required there) and samples for the check",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
@@ -38,13 +38,12 @@ def default_output(model_path, format, quantize=None):
 
 
 def run(args):
-    import keras
     import numpy as np
 
-    import keras_vit  # noqa: F401  (registers the keras_vit layers for loading)
+    from keras_vit.models import load_model
 
     images = np.load(args.representative_data) if args.representative_data else None
-    model = keras.saving.load_model(args.model, compile=False)
+    model = load_model(args.model)
     report = export(
         model,
         args.out or default_output(args.model, args.format, args.quantize),

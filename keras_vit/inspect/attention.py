@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 from keras_vit.inspect.model_parts import check_images
-from keras_vit.models.parts import transformer_blocks_of
+from keras_vit.models.vit import check_vision_transformer
 
 
 class _WithAttention(keras.layers.Layer):
@@ -35,7 +35,7 @@ def attention_model(model):
     `(B, heads, N, N)` and `outputs` the original model's outputs, flattened. `model` itself is
     untouched, so its default forward pass keeps the fused attention kernel.
     """
-    blocks = transformer_blocks_of(model, "Attention inspection")
+    blocks = check_vision_transformer(model, "Attention inspection").blocks
     position = {id(block): index for index, block in enumerate(blocks)}
     captured = {}
 
@@ -65,10 +65,9 @@ def run_in_batches(model, images, batch_size):
 def attention_weights(model, images, batch_size=32):
     """Softmax attention weights of every block: `(layers, B, heads, N, N)` float32.
 
-    `images` `(B, H, W, C)` must match the model's input; `N` counts the prefix tokens
+    `images` `(B, H, W, C)`, raw pixels, must match the model's input; `N` counts the prefix tokens
     (CLS, distillation) first, then the patches in row-major order. Each row sums to 1.
     """
     images = check_images(model, images)
     extractor = attention_model(model)
-    depth = len(transformer_blocks_of(model, "Attention inspection"))
-    return np.stack(run_in_batches(extractor, images, batch_size)[:depth])
+    return np.stack(run_in_batches(extractor, images, batch_size)[: len(model.blocks)])

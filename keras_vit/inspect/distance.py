@@ -3,7 +3,7 @@
 import numpy as np
 
 from keras_vit.inspect.attention import attention_weights
-from keras_vit.models.parts import patch_encoder_of
+from keras_vit.models.vit import check_vision_transformer
 
 
 def patch_distances(grid_size, patch_size):
@@ -43,6 +43,6 @@ def mean_attention_distance(model, images, batch_size=32):
     Uses the model's `PatchEncoder` for the patch size, grid and prefix tokens; see
     `attention_distance` for the definition.
     """
-    encoder = patch_encoder_of(model)
+    encoder = check_vision_transformer(model, "Attention distance").patch_encoder
     weights = attention_weights(model, images, batch_size)
     return attention_distance(weights, encoder.grid_size, encoder.patch_size, encoder.num_prefix_tokens)

@@ -12,8 +12,7 @@ import numpy as np
 
 from keras_vit.inspect.attention import run_in_batches
 from keras_vit.inspect.model_parts import check_images, check_layer_names
-from keras_vit.layers import PatchEncoder, TransformerBlock
-from keras_vit.models.parts import patch_encoder_of
+from keras_vit.models.vit import check_vision_transformer
 
 # Added to the amplitude before the log, as Park & Kim do, so that empty frequencies stay finite.
 AMPLITUDE_FLOOR = 1e-6
@@ -59,14 +58,15 @@ def feature_map_variance(feature_map):
 
 
 def default_layer_names(model):
-    """The patch encoder and every `TransformerBlock` of a ViT, in call order."""
-    names = [layer.name for layer in model.layers if isinstance(layer, (PatchEncoder, TransformerBlock))]
-    if not any(isinstance(layer, TransformerBlock) for layer in model.layers):
+    """The model's declared `feature_layers`, in depth order: a ViT's patch encoder and every block, a
+    ResNet's block outputs."""
+    layers = getattr(model, "feature_layers", None)
+    if not layers:
         raise ValueError(
-            f"Model {model.name!r} has no TransformerBlock layers; pass layer_names, the layers to probe "
-            f"(any of: {', '.join(layer.name for layer in model.layers)})."
+            f"Model {model.name!r} declares no feature_layers (it is not a keras_vit model); pass layer_names, "
+            f"the layers to probe (any of: {', '.join(layer.name for layer in model.layers)})."
         )
-    return names
+    return [layer.name for layer in layers]
 
 
 def feature_maps(model, images, layer_names, batch_size=32):
@@ -82,7 +82,7 @@ def feature_maps(model, images, layer_names, batch_size=32):
     maps = []
     for name, output in zip(layer_names, outputs):
         if output.ndim == 3:
-            encoder = patch_encoder_of(model)
+            encoder = check_vision_transformer(model, f"Laying the tokens of layer {name!r} on a grid").patch_encoder
             tokens = output[:, encoder.num_prefix_tokens :]
             output = tokens.reshape((len(tokens),) + encoder.grid_size + (tokens.shape[-1],))
         elif output.ndim != 4:
@@ -98,8 +98,8 @@ def frequency_analysis(model, images, layer_names=None, batch_size=32):
     Args:
         model: a functional Keras model (a ViT, a CNN, ...).
         images: `(B, H, W, C)` matching the model's input.
-        layer_names: the layers whose outputs to probe, in depth order; by default a ViT's
-            patch encoder and every block.
+        layer_names: the layers whose outputs to probe, in depth order; by default the model's
+            `feature_layers` (a ViT's patch encoder and every block, a ResNet's block outputs).
 
     Returns a dict: `layer_names`; `depth` `(L,)` normalized depth 0..1; `frequencies` and
     `relative_log_amplitude`, lists of `L` arrays (curves from frequency 0 to the highest);

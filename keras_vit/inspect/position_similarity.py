@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from keras_vit.models.parts import patch_encoder_of
+from keras_vit.models.vit import check_vision_transformer
 
 
 def position_embedding_similarity(model):
@@ -12,7 +12,7 @@ def position_embedding_similarity(model):
     Returns `(gh, gw, gh, gw)`: `[i, j]` is the map of patch `(i, j)`'s similarity to all
     patches, so the diagonal `[i, j, i, j]` is 1. Prefix tokens' embeddings are left out.
     """
-    encoder = patch_encoder_of(model)
+    encoder = check_vision_transformer(model, "Position embedding similarity").patch_encoder
     if encoder.position_embedding == "none":
         raise ValueError(f"Model {model.name!r} has position_embedding='none': there are no embeddings to compare.")
     table = keras.ops.convert_to_numpy(encoder.position_embeddings)[0].astype("float64")

@@ -12,7 +12,7 @@ from keras_vit.inspect.maps import token_map, token_map_label
 from keras_vit.inspect.model_parts import check_images, check_layer_index, check_layer_names
 from keras_vit.inspect.position_similarity import position_embedding_similarity
 from keras_vit.inspect.rollout import rollout_steps
-from keras_vit.models.parts import patch_encoder_of, transformer_blocks_of
+from keras_vit.models.vit import check_vision_transformer
 
 # Figures show at most this many images; the numbers cover all of them.
 MAX_SHOWN = 8
@@ -25,7 +25,8 @@ def write_report(model, images, out_dir, *, layer=-1, compare=None, batch_size=3
     `attention_distance.png`, `position_similarity.png` (skipped for
     `position_embedding="none"`), `frequency.png`, and the numbers: `numbers.npz` (every
     array) and `numbers.json` (the per-layer figures). `compare` maps a name to
-    `(other_model, layer_names)`, e.g. a CNN, drawn beside the ViT in the frequency figure.
+    `(other_model, layer_names)`, e.g. a CNN, drawn beside the ViT in the frequency figure (`layer_names`
+    None: its `feature_layers`). `images` are raw pixels, as the models take them.
     Returns the paths written.
     """
     try:  # matplotlib only when figures are drawn
@@ -34,12 +35,13 @@ def write_report(model, images, out_dir, *, layer=-1, compare=None, batch_size=3
         raise ModuleNotFoundError(f"Inspect plots need matplotlib ({error}): pip install 'keras_vit[inspect]'.") from error
 
     images = check_images(model, images)
-    encoder = patch_encoder_of(model)
-    layer = check_layer_index(layer, len(transformer_blocks_of(model, "Attention inspection")))
+    encoder = check_vision_transformer(model, "The inspect report").patch_encoder
+    layer = check_layer_index(layer, len(model.blocks))
     compare = dict(compare or {})
     for other, layer_names in compare.values():
         check_images(other, images)
-        check_layer_names(other, layer_names)
+        if layer_names is not None:
+            check_layer_names(other, layer_names)
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 

@@ -2,7 +2,7 @@ import keras
 from keras import ops
 
 from keras_vit.layers.layer_norm import LayerNorm
-from keras_vit.layers.validation import check_positive_int, check_rate
+from keras_vit.checks import check_heads, check_positive_int, check_rate
 
 
 def check_query_tokens(query_tokens, num_tokens):
@@ -43,8 +43,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
 
     def build(self, input_shape):
         dim = input_shape[-1]
-        if dim % self.num_heads:
-            raise ValueError(f"dim={dim} is not divisible by num_heads={self.num_heads}.")
+        check_heads(dim, self.num_heads)
         self.dim = dim
         self.head_dim = dim // self.num_heads
         self.qkv = keras.layers.Dense(3 * dim, use_bias=self.qkv_bias, dtype=self.dtype_policy, name="qkv")

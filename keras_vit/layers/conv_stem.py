@@ -1,6 +1,6 @@
 import keras
 
-from keras_vit.layers.validation import check_entry_width, check_positive_int, to_pair
+from keras_vit.checks import check_non_negative_int, check_positive_int, to_pair
 
 
 def stem_widths(width, patch_size):
@@ -39,7 +39,7 @@ class ConvStem(keras.layers.Layer):
         self.width = check_positive_int(width, "width")
         self.widths = stem_widths(self.width, patch_size)
         self.patch_size = to_pair(patch_size, "patch_size")
-        self.entry_width = check_entry_width(entry_width, "entry_width")
+        self.entry_width = check_non_negative_int(entry_width, "entry_width", zero_means="none")
 
     def build(self, input_shape):
         self.convs, self.norms = [], []

@@ -4,7 +4,7 @@ from keras import ops
 from keras_vit.layers.conv_stem import ConvStem, stem_widths
 from keras_vit.layers.patches import Patches
 from keras_vit.layers.position_embeddings import sincos_2d
-from keras_vit.layers.validation import (
+from keras_vit.checks import (
     check_choice,
     check_divisible,
     check_positive_int,

@@ -1,7 +1,7 @@
 import keras
 from einops import rearrange
 
-from keras_vit.layers.validation import check_divisible, to_pair
+from keras_vit.checks import check_divisible, to_pair
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")

@@ -1,7 +1,7 @@
 import keras
 from keras import ops
 
-from keras_vit.layers.validation import check_choice
+from keras_vit.checks import check_choice
 
 POOLINGS = ("token", "gap")
 # "distillation" takes the second token (DeiT's distillation token); it is not a model-level pooling choice.

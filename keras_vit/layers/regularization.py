@@ -1,7 +1,7 @@
 import keras
 from keras import ops
 
-from keras_vit.layers.validation import check_rate
+from keras_vit.checks import check_positive_number, check_rate
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
@@ -39,9 +39,7 @@ class LayerScale(keras.layers.Layer):
 
     def __init__(self, init_values, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(init_values, (int, float)) or init_values <= 0:
-            raise ValueError(f"init_values must be a positive float; got {init_values!r}.")
-        self.init_values = float(init_values)
+        self.init_values = float(check_positive_number(init_values, "init_values"))
 
     def build(self, input_shape):
         self.gamma = self.add_weight(

@@ -6,7 +6,7 @@ from keras import ops
 from keras_vit.layers.attention import MultiHeadSelfAttention, first_tokens
 from keras_vit.layers.layer_norm import LayerNorm
 from keras_vit.layers.regularization import DropPath, LayerScale
-from keras_vit.layers.validation import check_positive_int, check_rate
+from keras_vit.checks import check_heads, check_positive_int, check_positive_number, check_rate
 
 
 def gelu(x):
@@ -52,9 +52,7 @@ class TransformerBlock(keras.layers.Layer):
         self.dropout = check_rate(dropout, "dropout")
         self.attention_dropout = check_rate(attention_dropout, "attention_dropout")
         self.drop_path = check_rate(drop_path, "drop_path")
-        if init_values is not None and (not isinstance(init_values, (int, float)) or init_values <= 0):
-            raise ValueError(f"init_values must be None or a positive float; got {init_values!r}.")
-        self.init_values = init_values
+        self.init_values = None if init_values is None else check_positive_number(init_values, "init_values")
         self.qkv_bias = bool(qkv_bias)
         self.qk_norm = bool(qk_norm)
         self.layer_norm_epsilon = layer_norm_epsilon
@@ -63,8 +61,7 @@ class TransformerBlock(keras.layers.Layer):
         if len(input_shape) != 3:
             raise ValueError(f"TransformerBlock expects tokens of rank 3 (B, N, dim); got shape {input_shape}.")
         dim = input_shape[-1]
-        if dim % self.num_heads:
-            raise ValueError(f"dim={dim} is not divisible by num_heads={self.num_heads}.")
+        check_heads(dim, self.num_heads)
         policy = self.dtype_policy
         eps = self.layer_norm_epsilon
         self.norm1 = LayerNorm(epsilon=eps, dtype=policy, name="norm1")

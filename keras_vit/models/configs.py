@@ -7,6 +7,17 @@ Fashion-MNIST (28x28 grayscale).
 
 import dataclasses
 
+from keras_vit.checks import (
+    check_choice,
+    check_divisible,
+    check_heads,
+    check_positive_int,
+    check_positive_number,
+    check_rate,
+    check_stem_entry_width,
+    to_pair,
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class ViTConfig:
@@ -106,7 +117,16 @@ def get_config(name=None, **overrides):
         raise ValueError(
             f"Unknown config field(s) {unknown}. Valid fields: {', '.join(config_fields())}."
         )
+    for key in ("image_size", "patch_size"):
+        if key in overrides:
+            overrides[key] = _canonical_size(overrides[key], key)
     return dataclasses.replace(config, **overrides)
+
+
+def _canonical_size(value, name):
+    """An int for a square size, else an `(h, w)` tuple, so that equal sizes compare equal."""
+    height, width = to_pair(value, name)
+    return height if height == width else (height, width)
 
 
 def validate_config(config):
@@ -114,22 +134,13 @@ def validate_config(config):
     from keras_vit.layers.conv_stem import stem_widths
     from keras_vit.layers.patch_encoder import PATCH_EMBEDDINGS, POSITION_EMBEDDINGS
     from keras_vit.layers.pooling import POOLINGS
-    from keras_vit.layers.validation import (
-        check_choice,
-        check_divisible,
-        check_positive_int,
-        check_rate,
-        check_stem_entry_width,
-        to_pair,
-    )
 
     image_size = to_pair(config.image_size, "image_size")
     patch_size = to_pair(config.patch_size, "patch_size")
     for field in ("dim", "depth", "num_heads", "mlp_dim", "channels"):
         check_positive_int(getattr(config, field), field)
     check_divisible(image_size, patch_size)
-    if config.dim % config.num_heads:
-        raise ValueError(f"dim={config.dim} is not divisible by num_heads={config.num_heads}.")
+    check_heads(config.dim, config.num_heads)
     check_choice(config.pooling, "pooling", POOLINGS)
     check_choice(config.position_embedding, "position_embedding", POSITION_EMBEDDINGS)
     check_choice(config.patch_embedding, "patch_embedding", PATCH_EMBEDDINGS)
@@ -140,6 +151,30 @@ def validate_config(config):
         raise ValueError(f"sincos2d position embeddings need dim divisible by 4; got dim={config.dim}.")
     if config.pooling == "token" and not config.class_token:
         raise ValueError("pooling='token' needs class_token=True; use pooling='gap' without a class token.")
+    if config.distillation_token and (config.pooling != "token" or not config.class_token):
+        raise ValueError(
+            "A distilled DeiT pools its CLS and distillation tokens: distillation_token=True needs "
+            f"pooling='token' and class_token=True; got pooling={config.pooling!r}, class_token={config.class_token}."
+        )
+    if config.init_values is not None:
+        check_positive_number(config.init_values, "init_values")
     for field in ("dropout", "attention_dropout", "drop_path_rate"):
         check_rate(getattr(config, field), field)
     return config
+
+
+REGULARIZATION_FIELDS = ("dropout", "attention_dropout", "drop_path_rate")
+
+
+def describes(name, config):
+    """Whether the table row `name` describes `config`: every field equal but regularization (dropout,
+    drop-path), which does not change what a model is (timm's names do not change with it either)."""
+    if name not in CONFIGS:
+        return False
+    defaults = {field: getattr(ViTConfig(), field) for field in REGULARIZATION_FIELDS}
+    return dataclasses.replace(CONFIGS[name], **defaults) == dataclasses.replace(config, **defaults)
+
+
+def config_from_dict(fields):
+    """A validated `ViTConfig` from its fields, as `dataclasses.asdict` (or JSON, with lists for pairs) gives them."""
+    return validate_config(get_config(None, **fields))

@@ -11,86 +11,60 @@ computes the gradient with respect to both the activations and the weights of ev
 product, two products of the forward's size each.
 """
 
-import dataclasses
-
+from keras_vit.checks import check_divisible, to_pair
 from keras_vit.layers.conv_stem import stem_widths
-from keras_vit.layers.validation import to_pair
 from keras_vit.models.configs import ViTConfig, get_config
-from keras_vit.models.parts import transformer_blocks_of
-
-
-@dataclasses.dataclass(frozen=True)
-class _Architecture:
-    """The sizes FLOPs depend on, read from a config or a built model."""
-
-    image_size: tuple
-    patch_size: tuple
-    patch_embedding: str
-    stem_entry_width: int
-    channels: int
-    dim: int
-    num_prefix_tokens: int
-    blocks: tuple  # (num_heads, mlp_dim) per block
-    head_units: tuple  # output units of each head ("head", then "head_dist")
 
 
 def flop_breakdown(model_or_config, image_size=None, num_classes=None):
     """Forward FLOPs per image by term, summed over the blocks.
 
     Args:
-        model_or_config: a `ViTConfig`, a config name from `list_configs()`, or a built
-            keras_vit model (from `build_vit` or `build_deit`).
+        model_or_config: a `ViTConfig`, a config name from `list_configs()`, or a
+            `VisionTransformer` (from `build_vit`, `build_deit` or `load_checkpoint`).
         image_size: int or `(h, w)`; the image size to count at (default: the config's or
             the model's own).
         num_classes: the head's width when counting a config; a config without it is
-            counted without a head (a built model's heads are read from its layers).
+            counted without a head (a model's heads are its own).
 
     Returns:
         dict with int values: `patch_embedding`, `qkv`, `attention_scores` (`Q K^T`),
         `attention_values` (`A V`), `attention_output` (the output projection), `mlp`,
         `head`.
     """
-    arch = _architecture(model_or_config, num_classes)
-    if image_size is not None:
-        arch = dataclasses.replace(arch, image_size=to_pair(image_size, "image_size"))
-    (height, width), (ph, pw) = arch.image_size, arch.patch_size
-    if height % ph or width % pw:
-        raise ValueError(f"Image size {height}x{width} is not divisible by patch size {ph}x{pw}.")
-    patches = (height // ph) * (width // pw)
-    tokens = arch.num_prefix_tokens + patches
-    dim = arch.dim
-    terms = dict(
-        patch_embedding=_patch_embedding_flops(arch, patches),
-        qkv=0,
-        attention_scores=0,
-        attention_values=0,
-        attention_output=0,
-        mlp=0,
-        head=sum(2 * dim * units for units in arch.head_units),
-    )
-    for _num_heads, mlp_dim in arch.blocks:
-        terms["qkv"] += 2 * tokens * dim * 3 * dim
+    config, num_classes = _config_and_classes(model_or_config, num_classes)
+    image_size = to_pair(config.image_size if image_size is None else image_size, "image_size")
+    patch_size = to_pair(config.patch_size, "patch_size")
+    check_divisible(image_size, patch_size)
+    patches = (image_size[0] // patch_size[0]) * (image_size[1] // patch_size[1])
+    tokens = int(config.class_token) + int(config.distillation_token) + patches
+    dim, depth = config.dim, config.depth
+    heads = 2 if config.distillation_token else 1
+    return dict(
+        patch_embedding=_patch_embedding_flops(config, image_size, patch_size, patches),
+        qkv=depth * 2 * tokens * dim * 3 * dim,
         # Each head multiplies (tokens, head_dim) by (head_dim, tokens); heads * head_dim = dim.
-        terms["attention_scores"] += 2 * tokens * tokens * dim
-        terms["attention_values"] += 2 * tokens * tokens * dim
-        terms["attention_output"] += 2 * tokens * dim * dim
-        terms["mlp"] += 2 * tokens * dim * mlp_dim * 2
-    return terms
+        attention_scores=depth * 2 * tokens * tokens * dim,
+        attention_values=depth * 2 * tokens * tokens * dim,
+        attention_output=depth * 2 * tokens * dim * dim,
+        mlp=depth * 2 * tokens * dim * config.mlp_dim * 2,
+        head=heads * 2 * dim * num_classes if num_classes else 0,
+    )
 
 
-def _patch_embedding_flops(arch, patches):
+def _patch_embedding_flops(config, image_size, patch_size, patches):
     """A `(ph*pw*C, dim)` product per patch; a conv stem's 3x3 convolutions and 1x1 projection."""
-    if arch.patch_embedding != "conv_stem":
-        return 2 * patches * (arch.patch_size[0] * arch.patch_size[1] * arch.channels) * arch.dim
-    (height, width), total, channels = arch.image_size, 0, arch.channels
-    if arch.stem_entry_width:  # stride 1: full resolution
-        total += 2 * height * width * (9 * channels) * arch.stem_entry_width
-        channels = arch.stem_entry_width
-    for stage_width in stem_widths(arch.dim, arch.patch_size):
+    if config.patch_embedding != "conv_stem":
+        return 2 * patches * (patch_size[0] * patch_size[1] * config.channels) * config.dim
+    (height, width), total, channels = image_size, 0, config.channels
+    if config.stem_entry_width:  # stride 1: full resolution
+        total += 2 * height * width * (9 * channels) * config.stem_entry_width
+        channels = config.stem_entry_width
+    for stage_width in stem_widths(config.dim, patch_size):
         height, width = height // 2, width // 2
         total += 2 * height * width * (9 * channels) * stage_width
         channels = stage_width
-    return total + 2 * patches * channels * arch.dim
+    return total + 2 * patches * channels * config.dim
 
 
 def flops(model_or_config, image_size=None, *, num_classes=None, training=False):
@@ -104,56 +78,21 @@ def flops(model_or_config, image_size=None, *, num_classes=None, training=False)
     return 3 * forward if training else forward
 
 
-def _architecture(model_or_config, num_classes):
-    if isinstance(model_or_config, str):
-        model_or_config = get_config(model_or_config)
-    if isinstance(model_or_config, ViTConfig):
-        return _from_config(model_or_config, num_classes)
-    if hasattr(model_or_config, "get_layer"):
+def _config_and_classes(model_or_config, num_classes):
+    """`(ViTConfig, num_classes or None)` of a config, a config name or a `VisionTransformer`."""
+    from keras_vit.models import VisionTransformer
+
+    if isinstance(model_or_config, VisionTransformer):
         if num_classes is not None:
             raise ValueError("num_classes is read from a built model's head; pass it only with a config.")
-        return _from_model(model_or_config)
-    raise ValueError(
-        "flops expects a ViTConfig, a config name from keras_vit.list_configs() or a built keras_vit "
-        f"model; got {type(model_or_config).__name__}."
-    )
-
-
-def _from_config(config, num_classes):
+        return model_or_config.config, model_or_config.num_classes
+    if isinstance(model_or_config, str):
+        model_or_config = get_config(model_or_config)
+    if not isinstance(model_or_config, ViTConfig):
+        raise ValueError(
+            "flops expects a ViTConfig, a config name from keras_vit.list_configs() or a VisionTransformer "
+            f"(from build_vit, build_deit or load_checkpoint); got {type(model_or_config).__name__}."
+        )
     if num_classes is not None and (not isinstance(num_classes, int) or num_classes <= 0):
         raise ValueError(f"num_classes must be a positive int or None; got {num_classes!r}.")
-    heads = 2 if config.distillation_token else 1
-    return _Architecture(
-        image_size=to_pair(config.image_size, "image_size"),
-        patch_size=to_pair(config.patch_size, "patch_size"),
-        patch_embedding=config.patch_embedding,
-        stem_entry_width=config.stem_entry_width,
-        channels=config.channels,
-        dim=config.dim,
-        num_prefix_tokens=int(config.class_token) + int(config.distillation_token),
-        blocks=((config.num_heads, config.mlp_dim),) * config.depth,
-        head_units=(num_classes,) * heads if num_classes else (),
-    )
-
-
-def _from_model(model):
-    names = {layer.name for layer in model.layers}
-    if "patch_encoder" not in names:
-        raise ValueError(
-            f"Model {model.name!r} has no 'patch_encoder' layer: flops reads models built by "
-            "keras_vit.build_vit or keras_vit.build_deit."
-        )
-    encoder = model.get_layer("patch_encoder")
-    _, height, width, channels = model.input_shape
-    blocks = [(block.num_heads, block.mlp_dim) for block in transformer_blocks_of(model, "flops")]
-    return _Architecture(
-        image_size=(height, width),
-        patch_size=encoder.patch_size,
-        patch_embedding=encoder.patch_embedding,
-        stem_entry_width=encoder.stem_entry_width,
-        channels=channels,
-        dim=encoder.dim,
-        num_prefix_tokens=encoder.num_prefix_tokens,
-        blocks=tuple(blocks),
-        head_units=tuple(model.get_layer(name).units for name in ("head", "head_dist") if name in names),
-    )
+    return model_or_config, num_classes

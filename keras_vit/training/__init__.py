@@ -1,23 +1,19 @@
 """Training: `train(TrainConfig(...))` builds the model (or loads a checkpoint to fine-tune) in the
 right distribution scope and runs `model.fit` with AdamW (optionally with layer-wise learning-rate
-decay), a warm-up + cosine schedule, checkpoints and resumable backups."""
+decay), a warm-up + cosine schedule, checkpoints and resumable backups; `DistillationModel` trains a
+DeiT against a CNN teacher."""
 
 from keras_vit.training.callbacks import LogLearningRate, build_callbacks
 from keras_vit.training.config import TrainConfig
+from keras_vit.training.distillation import DistillationModel, distillation_loss
 from keras_vit.training.distribution import Distribution, get_distribution
 from keras_vit.training.layer_decay import LayerDecayAdamW, layer_decay_multipliers
-from keras_vit.training.optimizer import (
-    NO_WEIGHT_DECAY,
-    build_optimizer,
-    peak_learning_rate,
-    schedule_steps,
-    warmup_cosine,
-)
+from keras_vit.training.optimizer import build_optimizer, peak_learning_rate, schedule_steps, warmup_cosine
 from keras_vit.training.run_dir import prepare_run_dir, read_history
 from keras_vit.training.train import TrainResult, train
 
 __all__ = [
-    "NO_WEIGHT_DECAY",
+    "DistillationModel",
     "Distribution",
     "LayerDecayAdamW",
     "LogLearningRate",
@@ -25,6 +21,7 @@ __all__ = [
     "TrainResult",
     "build_callbacks",
     "build_optimizer",
+    "distillation_loss",
     "get_distribution",
     "layer_decay_multipliers",
     "peak_learning_rate",

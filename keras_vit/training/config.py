@@ -3,6 +3,16 @@
 import dataclasses
 import json
 
+from keras_vit.checks import (
+    check_choice,
+    check_label_smoothing,
+    check_non_negative_int,
+    check_normalization,
+    check_number_in,
+    check_positive_int,
+    check_positive_number,
+)
+from keras_vit.training.distillation import DISTILLATION_KINDS
 from keras_vit.training.layer_decay import check_layer_decay
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -29,10 +39,12 @@ class TrainConfig:
 
     Data: `data` is a `keras_vit.data` source (`"default"`, `"fashion_mnist_idx"`, `"folder"`,
     `"tfds:<name>"`) read from `data_dir`; `image_size` resizes; `augment` is an
-    `AugmentConfig` preset name (`"none"`, `"flip"`, `"light"`, `"deit"`) or an `AugmentConfig`.
-    `input_normalization` is an optional `(mean, std)`, each a number or one number per channel,
-    applied after augmentation to train and test images: `(x - mean) / std` (`((0.5,), (0.5,))`
-    maps [0, 1] to [-1, 1], as timm's and big_vision's ViTs expect); None leaves them in [0, 1].
+    `AugmentConfig` preset name (`"none"`, `"flip"`, `"light"`, `"deit"`) or an `AugmentConfig`;
+    `label_smoothing` softens the training targets (test labels are never smoothed).
+    The model takes raw pixels and normalizes them itself: `input_normalization` is an optional
+    `(mean, std)` on the [0, 1] scale, each a number or one number per channel, that it applies
+    after scaling to [0, 1] (`((0.5,), (0.5,))` maps to [-1, 1], as timm's and big_vision's ViTs
+    expect); None: [0, 1], or with a checkpoint the normalization the file records.
 
     Batch size and learning rate: `batch_size` is per replica, so the global batch is
     `batch_size * num_replicas`, and the peak learning rate scales linearly with it:
@@ -98,35 +110,25 @@ class TrainConfig:
     jit_compile: object = "auto"
 
     def __post_init__(self):
-        _check_positive_int(self.epochs, "epochs")
-        _check_positive_int(self.batch_size, "batch_size")
-        _check_positive_int(self.base_batch_size, "base_batch_size")
-        _check_positive_number(self.base_learning_rate, "base_learning_rate")
-        for field in ("weight_decay", "warmup_epochs"):
-            if not isinstance(getattr(self, field), (int, float)) or getattr(self, field) < 0:
-                raise ValueError(f"{field} must be a number >= 0; got {getattr(self, field)!r}.")
-        if self.warmup_epochs > self.epochs:
-            raise ValueError(f"warmup_epochs={self.warmup_epochs} is longer than epochs={self.epochs}.")
-        if not isinstance(self.label_smoothing, (int, float)) or not 0.0 <= self.label_smoothing < 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1); got {self.label_smoothing!r}.")
+        check_positive_int(self.epochs, "epochs")
+        check_positive_int(self.batch_size, "batch_size")
+        check_positive_int(self.base_batch_size, "base_batch_size")
+        check_positive_number(self.base_learning_rate, "base_learning_rate")
+        check_number_in(self.weight_decay, "weight_decay", 0.0, float("inf"))
+        check_number_in(self.warmup_epochs, "warmup_epochs", 0.0, self.epochs)
+        check_label_smoothing(self.label_smoothing)
         if self.clipnorm is not None:
-            _check_positive_number(self.clipnorm, "clipnorm")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}.")
+            check_positive_number(self.clipnorm, "clipnorm")
+        check_choice(self.precision, "precision", PRECISIONS)
         if not isinstance(self.model_overrides, dict):
             raise ValueError(f"model_overrides must be a dict of ViTConfig fields; got {self.model_overrides!r}.")
-        if self.distillation not in ("hard", "soft"):
-            raise ValueError(f"distillation must be one of 'hard', 'soft'; got {self.distillation!r}.")
-        if not isinstance(self.distillation_alpha, (int, float)) or not 0.0 <= self.distillation_alpha <= 1.0:
-            raise ValueError(f"distillation_alpha must be in [0, 1]; got {self.distillation_alpha!r}.")
-        _check_positive_number(self.distillation_temperature, "distillation_temperature")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ValueError(f"seed must be an int >= 0; got {self.seed!r}.")
+        check_choice(self.distillation, "distillation", DISTILLATION_KINDS)
+        check_number_in(self.distillation_alpha, "distillation_alpha", 0.0, 1.0)
+        check_positive_number(self.distillation_temperature, "distillation_temperature")
+        check_non_negative_int(self.seed, "seed")
         if self.layer_decay is not None:
             check_layer_decay(self.layer_decay)
         if self.input_normalization is not None:
-            from keras_vit.data.normalization import check_normalization  # imports TensorFlow: only when needed
-
             object.__setattr__(self, "input_normalization", check_normalization(self.input_normalization))
 
     @property
@@ -151,13 +153,3 @@ class TrainConfig:
 
 def field_names():
     return [f.name for f in dataclasses.fields(TrainConfig)]
-
-
-def _check_positive_int(value, name):
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive int; got {value!r}.")
-
-
-def _check_positive_number(value, name):
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive number; got {value!r}.")

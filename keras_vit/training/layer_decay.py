@@ -2,38 +2,35 @@
 
 import keras
 
-from keras_vit.models.parts import patch_encoder_of, transformer_blocks_of
+from keras_vit.checks import check_number_in
 from keras_vit.training.optimizer import AdamW
 
 
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def check_layer_decay(decay):
-    """`decay` as a float in (0, 1]; else a `ValueError` naming it."""
-    if not _is_number(decay) or not 0.0 < decay <= 1.0:
-        raise ValueError(f"layer_decay must be a number in (0, 1] (1: no decay); got {decay!r}.")
-    return float(decay)
+    """`decay` as a float in (0, 1] (1: no decay); else a `ValueError` naming it."""
+    return check_number_in(decay, "layer_decay", 0.0, 1.0, low_open=True, meaning="1: no decay")
 
 
 def layer_decay_multipliers(model, decay):
-    """`{variable path: learning-rate multiplier}` for every trainable variable of a ViT or DeiT.
+    """`{variable path: learning-rate multiplier}` for every trainable variable of the model.
 
-    1 for the head, the final norm and anything else above the blocks; `decay ** k` for the
-    `TransformerBlock` `k` places below the top; `decay ** (depth + 1)` for the `PatchEncoder`
-    (patch projection, tokens, position embeddings). The BEiT / timm convention.
+    The model's `layer_groups()` (a ViT's: the patch encoder, each block, then the final norm and
+    heads) from the top down get `1, decay, decay ** 2, ...`: the head and final norm 1, the block
+    `k` places below them `decay ** k`, the patch encoder `decay ** (depth + 1)`. The BEiT / timm
+    convention. Variables in no group get 1.
     """
     decay = check_layer_decay(decay)
-    blocks = transformer_blocks_of(model, "Layer decay")
-    depth = len(blocks)
-    layer_ids = {variable.path: 0 for variable in patch_encoder_of(model).weights}
-    for index, block in enumerate(blocks):
-        layer_ids.update({variable.path: index + 1 for variable in block.weights})
-    return {
-        variable.path: decay ** (depth + 1 - layer_ids.get(variable.path, depth + 1))
-        for variable in model.trainable_variables
-    }
+    if not hasattr(model, "layer_groups"):
+        raise ValueError(
+            f"Layer-wise learning-rate decay needs a model that declares its layer_groups() (a keras_vit "
+            f"VisionTransformer); got {type(model).__name__} {model.name!r}."
+        )
+    groups = model.layer_groups()
+    scales = {}
+    for height, group in enumerate(reversed(groups)):
+        for layer in group:
+            scales.update({variable.path: decay**height for variable in layer.trainable_variables})
+    return {variable.path: scales.get(variable.path, 1.0) for variable in model.trainable_variables}
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
@@ -55,7 +52,11 @@ class LayerDecayAdamW(AdamW):
     def __init__(self, multipliers, **kwargs):
         super().__init__(**kwargs)
         multipliers = dict(multipliers)
-        bad = {path: scale for path, scale in multipliers.items() if not _is_number(scale) or scale < 0}
+        bad = {
+            path: scale
+            for path, scale in multipliers.items()
+            if not isinstance(scale, (int, float)) or isinstance(scale, bool) or scale < 0
+        }
         if bad:
             raise ValueError(f"multipliers must map variable paths to numbers >= 0; got {bad}.")
         self.multipliers = {path: float(scale) for path, scale in multipliers.items()}

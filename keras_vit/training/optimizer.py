@@ -4,13 +4,6 @@ import math
 
 import keras
 
-# Names of the variables (the last component of a Keras variable's path) that get no weight
-# decay: biases, LayerNorm scale/offset, LayerScale `gamma`, the position embeddings and the
-# prefix tokens. This is timm's rule (no decay on 1-D parameters, `pos_embed`, `cls_token`,
-# `dist_token`) written as names.
-NO_WEIGHT_DECAY = ("bias", "gamma", "beta", "position_embeddings", "cls_token", "dist_token")
-
-
 def peak_learning_rate(base_learning_rate, global_batch_size, base_batch_size=512):
     """The linear scaling rule: `base_learning_rate * global_batch_size / base_batch_size`."""
     return base_learning_rate * global_batch_size / base_batch_size
@@ -54,11 +47,14 @@ class AdamW(keras.optimizers.AdamW):
         return super()._clip_gradients(grads)
 
 
-def build_optimizer(variables, peak_lr, total_steps, warmup_steps, weight_decay=0.05, clipnorm=1.0, multipliers=None):
-    """`AdamW` (Keras', see above) for the model `variables`, driven by `warmup_cosine`, with
-    gradients clipped to global norm `clipnorm` (None: off) and no weight decay on the
-    variables named in `NO_WEIGHT_DECAY`. With `multipliers` (`{variable path: float}`, from
-    `layer_decay_multipliers`), a `LayerDecayAdamW` scaling each variable's learning rate.
+def build_optimizer(
+    peak_lr, total_steps, warmup_steps, weight_decay=0.05, clipnorm=1.0, *, no_weight_decay=(), multipliers=None
+):
+    """`AdamW` (Keras', see above) driven by `warmup_cosine`, with gradients clipped to global norm
+    `clipnorm` (None: off) and no weight decay on the variables `no_weight_decay` lists (a model's
+    `no_weight_decay()`: biases, norms, LayerScale, position embeddings, prefix tokens). With
+    `multipliers` (`{variable path: float}`, from `layer_decay_multipliers`), a `LayerDecayAdamW`
+    scaling each variable's learning rate.
 
     The exclusions are given as a variable list, not as `var_names` patterns: Keras matches
     those against `variable.name`, which on TensorFlow is the tf.Variable's name
@@ -75,7 +71,7 @@ def build_optimizer(variables, peak_lr, total_steps, warmup_steps, weight_decay=
         from keras_vit.training.layer_decay import LayerDecayAdamW  # which imports AdamW from here
 
         optimizer = LayerDecayAdamW(multipliers, **arguments)
-    optimizer.exclude_from_weight_decay(var_list=[v for v in variables if v.name in NO_WEIGHT_DECAY])
+    optimizer.exclude_from_weight_decay(var_list=list(no_weight_decay))
     return optimizer
 
 

@@ -10,9 +10,10 @@ import time
 import keras
 
 from keras_vit.checkpoints import load_checkpoint
-from keras_vit.models import DistillationModel, build_deit, build_resnet, build_vit, get_config
+from keras_vit.models import build_resnet, build_vit, get_config, load_model
 from keras_vit.training.callbacks import build_callbacks
 from keras_vit.training.config import TrainConfig
+from keras_vit.training.distillation import DistillationModel
 from keras_vit.training.distribution import get_distribution
 from keras_vit.training.layer_decay import layer_decay_multipliers
 from keras_vit.training.optimizer import build_optimizer, peak_learning_rate, schedule_steps
@@ -38,24 +39,53 @@ class TrainResult:
     images_per_second: float
 
 
+@dataclasses.dataclass
+class Run:
+    """What `prepare_run` settles before any model exists: where the run writes, what it resumes,
+    its data and its schedule."""
+
+    config: TrainConfig
+    distribution: object
+    output_dir: str
+    resume_from_epoch: int
+    best_val_accuracy: float
+    train_ds: object
+    test_ds: object
+    info: dict
+    global_batch_size: int
+    steps_per_epoch: int
+    total_steps: int
+    warmup_steps: int
+    peak_learning_rate: float
+
+
 def train(config=None, *, callbacks=()):
     """Train `config` (a `TrainConfig`; None: the default recipe) and return a `TrainResult`.
 
-    Builds the datasets with the global batch size, the model (from `config.checkpoint` when
-    set), AdamW with its schedule (and layer decay) and the loss inside the distribution scope
-    chosen by `config.strategy`, runs `model.fit` with the test split as validation data,
-    evaluates, and writes into `config.run_dir`:
-    `model.keras` (the final model), `best.keras` (the epoch with the best test accuracy),
-    `history.csv` / `history.json`, `config.json` and `result.json`. If `output_dir` holds the
-    backup of an interrupted run of the same config, training resumes after its last
-    finished epoch (a different config there is an error, raised before any work). Extra Keras
-    `callbacks` run after the built-in ones.
+    Its steps: prepare the run (check the config before any work, pick the distribution, find an
+    interrupted run to resume, build the datasets and the schedule), build the model (from
+    `config.checkpoint` when set; the data's class names travel with it) with AdamW and the loss
+    inside the distribution scope, fit it with the test split as validation data, then report:
+    evaluate, and write into `config.run_dir` `model.keras` (the final model), `best.keras` (the
+    epoch with the best test accuracy), `history.csv` / `history.json`, `config.json` and
+    `result.json`. If `output_dir` holds the backup of an interrupted run of the same config,
+    training resumes after its last finished epoch (a different config there is an error, raised
+    before any work). Extra Keras `callbacks` run after the built-in ones.
     """
-    from keras_vit.data import get_datasets
+    run = prepare_run(config or TrainConfig())
+    with run.distribution.scope():
+        model = build_trainer(run)
+        fit_seconds = fit(model, run, callbacks)
+        test_loss, test_accuracy = model.evaluate(run.test_ds, verbose=0)
+    return report(model, run, fit_seconds, test_loss, test_accuracy)
 
-    config = config or TrainConfig()
+
+def prepare_run(config):
+    """Check `config`, then settle the distribution, the run folder, the datasets and the schedule."""
+    from keras_vit.data import AugmentConfig, get_datasets  # TensorFlow: imported when training
+
     check_config(config)
-    augment = _augment(config.augment, config.label_smoothing)
+    augment = AugmentConfig.from_value(config.augment)
     distribution = get_distribution(config.strategy)  # first: MultiWorkerMirroredStrategy must precede any TF op
     check_distribution(config, distribution)
     keras.utils.set_random_seed(config.seed)
@@ -72,65 +102,77 @@ def train(config=None, *, callbacks=()):
         augment=augment,
         data_dir=config.data_dir,
         seed=config.seed,
-        input_normalization=config.input_normalization,
+        label_smoothing=config.label_smoothing,
     )
-    soft_labels = _one_hot_labels(train_ds)
-    if _one_hot_labels(test_ds) != soft_labels:
-        raise ValueError(f"Train and test labels differ in format: {train_ds.element_spec[1]} vs {test_ds.element_spec[1]}.")
     steps_per_epoch = _steps_per_epoch(train_ds, info["num_train"], global_batch_size)
     total_steps, warmup_steps = schedule_steps(config.epochs, steps_per_epoch, config.warmup_epochs)
-    peak_lr = peak_learning_rate(config.base_learning_rate, global_batch_size, config.base_batch_size)
+    run = Run(
+        config, distribution, output_dir, resume_from_epoch, best_val_accuracy, train_ds, test_ds, info,
+        global_batch_size, steps_per_epoch, total_steps, warmup_steps,
+        peak_learning_rate(config.base_learning_rate, global_batch_size, config.base_batch_size),
+    )  # fmt: skip
     model_name = config.model if config.checkpoint is None else f"{config.model} from {config.checkpoint}"
     print(
         f"keras_vit: {model_name} on {config.data} ({info['num_train']} train / {info['num_test']} test), "
-        f"{distribution.description}, global batch {global_batch_size}, peak lr {peak_lr:.3g}, "
+        f"{distribution.description}, global batch {global_batch_size}, peak lr {run.peak_learning_rate:.3g}, "
         f"{config.epochs} epochs x {steps_per_epoch} steps, backend {keras.backend.backend()}"
         + (f"; resuming after epoch {resume_from_epoch}" if resume_from_epoch else ""),
         flush=True,
     )
+    return run
 
-    with distribution.scope():
-        model = build_model(config, info["num_classes"], info["image_shape"])
-        multipliers = None
-        if config.layer_decay is not None:
-            multipliers = layer_decay_multipliers(getattr(model, "student", model), config.layer_decay)
-        optimizer = build_optimizer(
-            model.trainable_variables, peak_lr, total_steps, warmup_steps, config.weight_decay, config.clipnorm,
-            multipliers=multipliers,
-        )
-        compile_model(model, optimizer, soft_labels=soft_labels, jit_compile=config.jit_compile)
-        start = time.perf_counter()
-        model.fit(
-            # One training iterator for the whole run. Given a finite dataset, Keras replaces its
-            # iterator every epoch, and deleting the old tf.data iterator stalled the torch backend for
-            # 30 to 60 s per epoch, with the CPU idle (full Fashion-MNIST; see benchmarks/README.md).
-            train_ds.repeat(),
-            steps_per_epoch=steps_per_epoch,
-            validation_data=test_ds,
-            epochs=config.epochs,
-            callbacks=[
-                *build_callbacks(output_dir, config.tensorboard, resume_from_epoch, best_val_accuracy),
-                *callbacks,
-            ],
-            verbose=config.verbose,
-            shuffle=False,  # get_datasets shuffles; Keras' own shuffling does not apply to a tf.data.Dataset
-        )
-        fit_seconds = time.perf_counter() - start
-        test_loss, test_accuracy = model.evaluate(test_ds, verbose=0)
 
-    model.save(os.path.join(output_dir, "model.keras"))
-    epochs_run = config.epochs - resume_from_epoch
+def build_trainer(run):
+    """The model to `fit` (the DeiT student wrapped with its teacher when distilling), compiled with
+    AdamW (with layer decay when set), its schedule and the cross-entropy loss."""
+    config = run.config
+    model = build_model(config, run.info)
+    multipliers = None if config.layer_decay is None else layer_decay_multipliers(model, config.layer_decay)
+    optimizer = build_optimizer(
+        run.peak_learning_rate, run.total_steps, run.warmup_steps, config.weight_decay, config.clipnorm,
+        no_weight_decay=model.no_weight_decay(), multipliers=multipliers,
+    )  # fmt: skip
+    compile_model(model, optimizer, soft_labels=run.info["soft_labels"], jit_compile=config.jit_compile)
+    return model
+
+
+def fit(model, run, callbacks=()):
+    """`model.fit` for the run's remaining epochs; returns its wall time in seconds."""
+    config = run.config
+    start = time.perf_counter()
+    model.fit(
+        # One training iterator for the whole run. Given a finite dataset, Keras replaces its
+        # iterator every epoch, and deleting the old tf.data iterator stalled the torch backend for
+        # 30 to 60 s per epoch, with the CPU idle (full Fashion-MNIST; see benchmarks/README.md).
+        run.train_ds.repeat(),
+        steps_per_epoch=run.steps_per_epoch,
+        validation_data=run.test_ds,
+        epochs=config.epochs,
+        callbacks=[
+            *build_callbacks(run.output_dir, config.tensorboard, run.resume_from_epoch, run.best_val_accuracy),
+            *callbacks,
+        ],
+        verbose=config.verbose,
+        shuffle=False,  # get_datasets shuffles; Keras' own shuffling does not apply to a tf.data.Dataset
+    )
+    return time.perf_counter() - start
+
+
+def report(model, run, fit_seconds, test_loss, test_accuracy):
+    """Save the final model and write `history.json` and `result.json`; the `TrainResult`."""
+    model.save(os.path.join(run.output_dir, "model.keras"))
+    epochs_run = run.config.epochs - run.resume_from_epoch
     result = TrainResult(
         model=getattr(model, "student", model),  # a distilled run returns the student, as it saves it
         test_accuracy=float(test_accuracy),
         test_loss=float(test_loss),
-        history=read_history(output_dir),
-        output_dir=output_dir,
-        num_replicas=distribution.num_replicas,
-        global_batch_size=global_batch_size,
-        peak_learning_rate=peak_lr,
+        history=read_history(run.output_dir),
+        output_dir=run.output_dir,
+        num_replicas=run.distribution.num_replicas,
+        global_batch_size=run.global_batch_size,
+        peak_learning_rate=run.peak_learning_rate,
         fit_seconds=fit_seconds,
-        images_per_second=epochs_run * info["num_train"] / fit_seconds if epochs_run else 0.0,
+        images_per_second=epochs_run * run.info["num_train"] / fit_seconds if epochs_run else 0.0,
     )
     write_result(result)
     return result
@@ -222,25 +264,6 @@ def write_result(result):
         json.dump({name: getattr(result, name) for name in fields}, f, indent=1)
 
 
-def _augment(augment, label_smoothing):
-    """The `AugmentConfig` for a preset name, None or an `AugmentConfig`, with `label_smoothing` set."""
-    from keras_vit.data import AugmentConfig
-
-    augment = AugmentConfig.from_value(augment)
-    if not label_smoothing:
-        return augment
-    if augment.label_smoothing not in (0, label_smoothing):
-        raise ValueError(
-            f"label_smoothing={label_smoothing} conflicts with the AugmentConfig's "
-            f"label_smoothing={augment.label_smoothing}; set only one."
-        )
-    return dataclasses.replace(augment, label_smoothing=label_smoothing)
-
-
-def _one_hot_labels(dataset):
-    return len(dataset.element_spec[1].shape) == 2
-
-
 def _steps_per_epoch(dataset, num_train, global_batch_size):
     cardinality = int(dataset.cardinality())
     return cardinality if cardinality > 0 else math.ceil(num_train / global_batch_size)
@@ -257,33 +280,33 @@ def _dtype_policy(name):
         keras.config.set_dtype_policy(previous)
 
 
-def build_model(config, num_classes, image_shape):
-    """The model `config.model` names for images `image_shape` `(H, W, C)`, its layers under the
-    dtype policy `config.precision` (heads stay float32, so logits are float32 under mixed
-    precision); with `config.checkpoint`, loaded from it for `num_classes` classes (a new
-    zero-initialized head unless the checkpoint's has as many) and position embeddings
-    resampled to `(H, W)`; with `config.teacher`, the DeiT student wrapped
-    with its frozen teacher in a `DistillationModel`."""
-    height, width, channels = image_shape
-    shape = dict(num_classes=num_classes, image_size=(height, width), channels=channels)
+def build_model(config, info):
+    """The model `config.model` names for the data `info` describes (its image shape, classes and
+    class names), its layers under the dtype policy `config.precision` (heads stay float32, so
+    logits are float32 under mixed precision): a ViT or DeiT of the config table, the ResNet
+    (`"resnet"`), or with `config.checkpoint` the model loaded from it (a new zero-initialized head
+    unless the checkpoint's has as many classes; position embeddings resampled to the images). With
+    `config.teacher`, the DeiT student wrapped with its frozen teacher in a `DistillationModel`."""
+    height, width, channels = info["image_shape"]
+    shape = dict(num_classes=info["num_classes"], image_size=(height, width))
+    normalization = dict(input_normalization=config.input_normalization)
     with _dtype_policy(config.precision):
         if config.checkpoint is not None:
             name = None if config.model == "auto" else config.model
-            model = load_checkpoint(config.checkpoint, name, num_classes=num_classes, image_size=(height, width))
-            if model.input_shape[-1] != channels:
+            model = load_checkpoint(config.checkpoint, name, **shape, **normalization)
+            if model.image_shape[-1] != channels:
                 raise ValueError(
-                    f"Checkpoint {config.checkpoint!r} takes {model.input_shape[-1]}-channel images, but the "
+                    f"Checkpoint {config.checkpoint!r} takes {model.image_shape[-1]}-channel images, but the "
                     f"data ({config.data}) has {channels} channel(s)."
                 )
         elif config.model == "resnet":
-            model = build_resnet(**shape, **config.model_overrides)
-        elif get_config(config.model, **config.model_overrides).distillation_token:
-            model = build_deit(config.model, **shape, **config.model_overrides)
+            model = build_resnet(**shape, channels=channels, **normalization, **config.model_overrides)
         else:
-            model = build_vit(config.model, **shape, **config.model_overrides)
+            model = build_vit(config.model, **shape, channels=channels, **normalization, **config.model_overrides)
+    model.class_names = [str(name) for name in info["class_names"]]
     if config.teacher is None:
         return model
-    teacher = keras.saving.load_model(config.teacher, compile=False)
+    teacher = load_model(config.teacher)
     return DistillationModel(
         model,
         teacher,

@@ -36,14 +36,15 @@ def make_vit(tiny):
 
 
 def _logits(model, images):
-    return keras.ops.convert_to_numpy(model(images, training=False))
+    return keras.ops.convert_to_numpy(model(images * 255.0, training=False))
 
 
 @pytest.fixture
 def logits():
-    """`logits(model, images)`: the model's outputs as a numpy array. A plain call, not predict: JAX
-    compiles an eager call's ops once per shape, which the tiny models here share, but predict's graph
-    once per model."""
+    """`logits(model, images)`: the model's outputs as a numpy array for `images` in [0, 1], as the
+    reference forward passes take them (the model takes raw pixels: `images * 255`, which it scales back).
+    A plain call, not predict: JAX compiles an eager call's ops once per shape, which the tiny models here
+    share, but predict's graph once per model."""
     return _logits
 
 

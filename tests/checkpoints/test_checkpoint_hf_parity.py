@@ -32,31 +32,35 @@ def test_vit_logits_match_transformers(tmp_path, images, logits):
 
     model = keras_vit.load_checkpoint(tmp_path)
 
-    assert model.get_layer("block_0").layer_norm_epsilon == 1e-12  # HF's, read from config.json
+    assert model.blocks[0].layer_norm_epsilon == 1e-12  # HF's, read from config.json
     np.testing.assert_allclose(logits(model, images), _hf_logits(hf_model, images), atol=1e-4)
 
 
-class _Token(keras.layers.Layer):
-    """Token `index` of a sequence: `(B, N, dim)` -> `(B, dim)`."""
+def test_a_checkpoint_that_declares_its_normalization_predicts_from_raw_pixels(tmp_path, pixels):
+    """transformers' image processor (`preprocessor_config.json`) says how the weights' inputs were
+    normalized; the loaded model applies it to raw pixels itself."""
+    hf_model = _save_perturbed(transformers.ViTForImageClassification(transformers.ViTConfig(**HF_TINY)), tmp_path)
+    processor = transformers.ViTImageProcessor(image_mean=[0.5, 0.4, 0.3], image_std=[0.2, 0.25, 0.3])
+    processor.save_pretrained(tmp_path)
 
-    def __init__(self, index, **kwargs):
-        super().__init__(**kwargs)
-        self.index = index
+    model = keras_vit.load_checkpoint(tmp_path)
 
-    def call(self, x):
-        return keras.ops.take(x, self.index, axis=1)
+    assert model.input_normalization == ((0.5, 0.4, 0.3), (0.2, 0.25, 0.3))
+    normalized = ((pixels / 255.0 - [0.5, 0.4, 0.3]) / [0.2, 0.25, 0.3]).astype("float32")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(model(pixels)), _hf_logits(hf_model, normalized), atol=1e-4
+    )
+    # Saved in keras_vit's timm layout, the normalization travels in the file's metadata.
+    path = keras_vit.save_checkpoint(model, tmp_path / "vit.safetensors")
+    assert keras_vit.load_checkpoint(path).input_normalization == model.input_normalization
 
 
 def distilled_vit(num_classes=5, epsilon=1e-12):
-    """A DeiT assembled from keras_vit layers: CLS and distillation tokens, two heads, logits averaged."""
-    images = keras.Input((16, 16, 3), name="images")
-    x = keras_vit.PatchEncoder(32, 4, distillation_token=True, name="patch_encoder")(images)
-    for index in range(2):
-        x = keras_vit.TransformerBlock(4, 64, layer_norm_epsilon=epsilon, name=f"block_{index}")(x)
-    x = keras.layers.LayerNormalization(epsilon=epsilon, name="norm")(x)
-    head = keras.layers.Dense(num_classes, name="head")(_Token(0)(x))
-    head_dist = keras.layers.Dense(num_classes, name="head_dist")(_Token(1)(x))
-    return keras.Model(images, keras.layers.Average()([head, head_dist]), name="deit")
+    """A tiny distilled DeiT: CLS and distillation tokens, two heads, logits averaged."""
+    return keras_vit.build_deit(
+        num_classes=num_classes, image_size=16, patch_size=4, dim=32, depth=2, num_heads=4, mlp_dim=64,
+        distillation_token=True, layer_norm_epsilon=epsilon,
+    )  # fmt: skip
 
 
 def test_deit_with_teacher_logits_match_transformers(tmp_path, images, logits):
@@ -67,6 +71,10 @@ def test_deit_with_teacher_logits_match_transformers(tmp_path, images, logits):
     keras_vit.load_weights(model, tmp_path)
 
     np.testing.assert_allclose(logits(model, images), _hf_logits(hf_model, images), atol=1e-4)
+    # load_checkpoint builds the distilled model from the folder alone.
+    loaded = keras_vit.load_checkpoint(tmp_path)
+    assert loaded.head_dist is not None and loaded.config.distillation_token
+    np.testing.assert_allclose(logits(loaded, images), _hf_logits(hf_model, images), atol=1e-4)
 
 
 def test_deit_round_trips_through_timm_layout(tmp_path, perturb, assert_same_weights):

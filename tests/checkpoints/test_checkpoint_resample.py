@@ -41,16 +41,16 @@ def test_resampling_to_the_same_grid_is_the_identity():
 
 def test_resize_position_embeddings_on_a_built_model(make_vit, images, logits):
     model = make_vit()
-    old_table = keras.ops.convert_to_numpy(model.get_layer("patch_encoder").position_embeddings)
+    old_table = keras.ops.convert_to_numpy(model.patch_encoder.position_embeddings)
 
     wide = keras_vit.resize_position_embeddings(model, (8, 32))
     same = keras_vit.resize_position_embeddings(model, 16)
 
     assert wide.input_shape == (None, 8, 32, 3)
-    new_table = keras.ops.convert_to_numpy(wide.get_layer("patch_encoder").position_embeddings)
+    new_table = keras.ops.convert_to_numpy(wide.patch_encoder.position_embeddings)
     np.testing.assert_allclose(new_table, _torch_resample(old_table, 1, (4, 4), (2, 8)), atol=1e-6)
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(wide.get_layer("block_1").fc1.kernel),
-                                  keras.ops.convert_to_numpy(model.get_layer("block_1").fc1.kernel))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(wide.blocks[1].fc1.kernel),
+                                  keras.ops.convert_to_numpy(model.blocks[1].fc1.kernel))
     assert logits(wide, np.zeros((3, 8, 32, 3), "float32")).shape == (3, 5)
     np.testing.assert_array_equal(logits(same, images), logits(model, images))
     assert model.input_shape == (None, 16, 16, 3)  # the original is untouched
@@ -58,16 +58,16 @@ def test_resize_position_embeddings_on_a_built_model(make_vit, images, logits):
 
 def test_resize_recomputes_a_fixed_sincos_table(make_vit):
     resized = keras_vit.resize_position_embeddings(make_vit(position_embedding="sincos2d"), (8, 24))
-    table = keras.ops.convert_to_numpy(resized.get_layer("patch_encoder").position_embeddings)
+    table = keras.ops.convert_to_numpy(resized.patch_encoder.position_embeddings)
     np.testing.assert_allclose(table[0], sincos_2d((2, 6), 32), atol=1e-6)
 
 
 def test_load_checkpoint_at_a_new_image_size_resamples(tmp_path, make_vit):
     model = make_vit()
-    old_table = keras.ops.convert_to_numpy(model.get_layer("patch_encoder").position_embeddings)
+    old_table = keras.ops.convert_to_numpy(model.patch_encoder.position_embeddings)
     path = keras_vit.save_checkpoint(model, tmp_path / "vit.safetensors")
 
     bigger = keras_vit.load_checkpoint(path, image_size=24)
 
-    new_table = keras.ops.convert_to_numpy(bigger.get_layer("patch_encoder").position_embeddings)
+    new_table = keras.ops.convert_to_numpy(bigger.patch_encoder.position_embeddings)
     np.testing.assert_allclose(new_table, _torch_resample(old_table, 1, (4, 4), (6, 6)), atol=1e-6)

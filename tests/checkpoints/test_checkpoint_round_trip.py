@@ -86,8 +86,8 @@ def test_timm_round_trip_of_gap_model_keeps_heads_epsilon_and_pooling(tmp_path, 
     rebuilt = keras_vit.load_checkpoint(path)
 
     assert_same_weights(model, rebuilt)
-    block = rebuilt.get_layer("block_0")
-    assert (block.num_heads, block.layer_norm_epsilon, rebuilt.get_layer("pool").pooling) == (4, 1e-5, "gap")
+    block = rebuilt.blocks[0]
+    assert (block.num_heads, block.layer_norm_epsilon, rebuilt.pool.pooling) == (4, 1e-5, "gap")
     np.testing.assert_array_equal(logits(rebuilt, images), logits(model, images))
     reference = _timm_forward(load_file(path), images, num_heads=4, pooling="gap", eps=1e-5)
     np.testing.assert_allclose(reference, logits(model, images), atol=1e-5)
@@ -101,7 +101,7 @@ def test_sincos2d_model_saves_as_the_equivalent_learned_table(tmp_path, make_vit
     reloaded = keras_vit.load_weights(keras_vit.build_vit(num_classes=5, position_embedding="sincos2d",
                                                           image_size=16, **TINY_FIELDS), path)
 
-    assert rebuilt.get_layer("patch_encoder").position_embedding == "learned"
+    assert rebuilt.patch_encoder.position_embedding == "learned"
     np.testing.assert_allclose(logits(rebuilt, images), logits(model, images), atol=1e-6)
     assert_same_weights(model, reloaded)
 
@@ -146,7 +146,7 @@ def _as_big_vision(npz_path, depth):
 
 def test_big_vision_npz_with_scanned_blocks_loads(tmp_path, make_vit, assert_same_weights):
     model = make_vit()
-    table = model.get_layer("patch_encoder").position_embeddings
+    table = model.patch_encoder.position_embeddings
     table.assign(np.concatenate([np.zeros((1, 1, 32), "float32"), keras.ops.convert_to_numpy(table)[:, 1:]], axis=1))
     google = keras_vit.save_checkpoint(model, tmp_path / "google.npz", format="npz")
     np.savez(tmp_path / "big_vision.npz", **_as_big_vision(google, depth=2))
@@ -213,7 +213,7 @@ def test_position_table_without_prefix_rows_gets_zero_prefix_positions(tmp_path,
     rebuilt = keras_vit.load_weights(keras_vit.build_vit(num_classes=5, image_size=16, **TINY_FIELDS),
                                      tmp_path / "no_embed_class.safetensors")
 
-    table = keras.ops.convert_to_numpy(rebuilt.get_layer("patch_encoder").position_embeddings)
+    table = keras.ops.convert_to_numpy(rebuilt.patch_encoder.position_embeddings)
     np.testing.assert_array_equal(table[:, 0], 0.0)
     np.testing.assert_array_equal(table[:, 1:], tensors["pos_embed"])
 
@@ -224,11 +224,11 @@ def test_new_num_classes_replaces_the_head_with_zeros(tmp_path, make_vit, images
 
     rebuilt = keras_vit.load_checkpoint(path, num_classes=3)
 
-    head = rebuilt.get_layer("head")
+    head = rebuilt.head
     assert head.kernel.shape == (32, 3)
     np.testing.assert_array_equal(logits(rebuilt, images), np.zeros((3, 3)))
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(rebuilt.get_layer("block_1").fc2.kernel),
-                                  keras.ops.convert_to_numpy(model.get_layer("block_1").fc2.kernel))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(rebuilt.blocks[1].fc2.kernel),
+                                  keras.ops.convert_to_numpy(model.blocks[1].fc2.kernel))
 
 
 def test_distilled_deit_round_trips_through_load_checkpoint(tmp_path):
@@ -244,4 +244,4 @@ def test_distilled_deit_round_trips_through_load_checkpoint(tmp_path):
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(images)), keras.ops.convert_to_numpy(model(images)))
     fresh = keras_vit.load_checkpoint(tmp_path / "deit.safetensors", num_classes=3)
     assert fresh.output_shape == (None, 3)
-    assert not np.any(keras.ops.convert_to_numpy(fresh.get_layer("head_dist").kernel))
+    assert not np.any(keras.ops.convert_to_numpy(fresh.head_dist.kernel))

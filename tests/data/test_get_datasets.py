@@ -24,15 +24,24 @@ def test_default_train_and_test():
     assert int(train.cardinality()) == 12200 // 128 and int(test.cardinality()) == math.ceil(1000 / 128)
     (images, labels), = batches(train, 1)
     assert images.shape == (128, 28, 28, 1) and images.dtype == np.float32 and labels.dtype == np.int64
-    assert 0.0 <= images.min() and images.max() <= 1.0
-    # No augmentation: every training image is one of the source's, exactly.
+    # Raw pixel values, as the models take them: every training image is one of the source's, exactly.
+    assert images.max() > 1.0 and np.array_equal(images, np.round(images))
     (x_train, _), (x_test, y_test) = load_default()
     source = {image.tobytes() for image in x_train}
-    assert all(np.round(image * 255).astype(np.uint8).tobytes() in source for image in images)
+    assert all(image.astype(np.uint8).tobytes() in source for image in images)
     # Test data is neither shuffled nor augmented.
     (test_images, test_labels), = batches(test, 1)
-    np.testing.assert_array_equal(test_images, x_test[:128].astype("float32") / 255.0)
+    np.testing.assert_array_equal(test_images, x_test[:128].astype("float32"))
     np.testing.assert_array_equal(test_labels, y_test[:128])
+
+
+def test_label_smoothing_softens_training_labels_only():
+    train, test, info = get_datasets(batch_size=16, label_smoothing=0.2)
+    (_, labels), = batches(train, 1)
+    (_, test_labels), = batches(test, 1)
+    assert info["soft_labels"] and labels.shape == (16, 10)
+    np.testing.assert_allclose(np.unique(labels), [0.02, 0.82], rtol=1e-6)
+    assert set(np.unique(test_labels)) == {0.0, 1.0}
 
 
 def test_seed_reproduces_shuffling_and_augmentation():
@@ -93,6 +102,7 @@ def test_fashion_mnist_idx_source(data_dir):
         (dict(image_size=(28,)), ValueError, r"image_size must be .*got \(28,\)"),
         (dict(augment="heavy"), ValueError, "got 'heavy'"),
         (dict(seed=None), ValueError, "seed must be an int; got None"),
+        (dict(label_smoothing=1.0), ValueError, r"label_smoothing must be a number in \[0, 1\); got 1.0"),
     ],
 )
 def test_bad_arguments(kwargs, error, message):

@@ -22,7 +22,7 @@ def test_mock_data_get_datasets():
     assert (info["num_train"], info["num_test"], info["image_shape"]) == (10, 10, (16, 16, 1))
     images, labels = next(iter(train))
     assert images.shape == (4, 16, 16, 1) and labels.shape == (4,)
-    assert 0.0 <= float(np.min(images)) and float(np.max(images)) <= 1.0
+    assert 0.0 <= float(np.min(images)) and 1.0 < float(np.max(images)) <= 255.0  # raw pixels
     assert sum(int(images.shape[0]) for images, _ in test) == 10
 
 

@@ -19,7 +19,7 @@ BATCH_SIZE = 64
 
 @pytest.fixture(scope="session")
 def fashion(data_dir):
-    """Real images: `train` for fitting, `calibration` for int8, `check` for parity (disjoint)."""
+    """Real images as raw pixels: `train` for fitting, `calibration` for int8, `check` for parity (disjoint)."""
     x_train, y_train = fashion_mnist_split(data_dir / "fashion-mnist", "train", limit=TRAIN_STEPS * BATCH_SIZE)
     x_test, _ = fashion_mnist_split(data_dir / "fashion-mnist", "test", limit=400)
     return dict(train=(x_train, y_train), calibration=x_test[:200], check=x_test[200:])
@@ -38,20 +38,9 @@ def trained_model(fashion):
 
 
 @pytest.fixture
-def deit_style_model():
-    """Images -> the average of a class-token head and a second head, as DeiT at inference.
-
-    A stand-in until `build_deit` lands: class and distillation tokens, two heads
-    (`head`, `head_dist`), one averaged output.
-    """
-    from keras_vit.layers import TokenPooling
-    from keras_vit.models.vit import encode, resolve_config
-
-    images = keras.Input((28, 28, 1), name="images")
-    tokens = encode(images, resolve_config(**TINY_FASHION, distillation_token=True))
-    cls_logits = keras.layers.Dense(10, name="head")(TokenPooling("token", 2, name="pool")(tokens))
-    dist_logits = keras.layers.Dense(10, name="head_dist")(TokenPooling("gap", 2, name="pool_dist")(tokens))
-    return keras.Model(images, keras.layers.Average(name="average")([cls_logits, dist_logits]))
+def deit_model():
+    """A distilled DeiT: class and distillation tokens, two heads (`head`, `head_dist`), one averaged output."""
+    return keras_vit.build_deit(num_classes=10, distillation_token=True, **TINY_FASHION)
 
 
 @pytest.fixture(scope="session")

@@ -45,12 +45,13 @@ def test_cls_token_model_converts_to_tflite_with_dynamic_batch(exported, trained
     # token was taken by gather indexing.
     from ai_edge_litert.interpreter import Interpreter
 
-    assert trained_model.get_layer("pool").pooling == "token"
+    assert trained_model.pool.pooling == "token"
     report = exported("tflite")
     runner = Interpreter(model_path=report.path).get_signature_runner("serving_default")
     assert list(runner.get_input_details()["images"]["shape_signature"]) == [-1, 28, 28, 1]
     reference = keras.ops.convert_to_numpy(trained_model.predict(fashion["check"][:7], verbose=0))
-    np.testing.assert_allclose(runner(images=fashion["check"][:7])["output_0"], reference, atol=1e-4)
+    images = fashion["check"][:7].astype("float32")  # raw pixels, as float
+    np.testing.assert_allclose(runner(images=images)["output_0"], reference, atol=1e-4)
 
 
 def test_saved_model_serves_float_images_with_dynamic_batch(exported):

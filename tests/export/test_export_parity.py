@@ -13,9 +13,9 @@ from keras_vit.export import ParityError, api, check_artifact
 
 def perturbed_copy(model, change_head):
     """A copy of `model` whose head `(kernel, bias)` went through `change_head`."""
-    copy = keras.models.clone_model(model)
+    copy = type(model).from_config(model.get_config())
     copy.set_weights(model.get_weights())
-    head = copy.get_layer("head")
+    head = copy.head
     head.set_weights(change_head(*[np.array(w) for w in head.get_weights()]))
     return copy
 
@@ -59,15 +59,14 @@ def test_failed_check_keeps_the_existing_file_and_a_passed_one_replaces_it(
     assert [p.name for p in tmp_path.iterdir()] == ["model.tflite"]
 
 
-def test_deit_style_single_averaged_output_exports_unchanged(deit_style_model, fashion, tmp_path):
-    report = keras_vit.export(deit_style_model, tmp_path / "deit.tflite", format="tflite", verify_data=fashion["check"])
+def test_deit_single_averaged_output_exports_unchanged(deit_model, fashion, tmp_path):
+    report = keras_vit.export(deit_model, tmp_path / "deit.tflite", format="tflite", verify_data=fashion["check"])
     assert report.max_abs_diff <= 1e-4
 
 
-def test_model_with_two_outputs_is_refused_before_any_work(deit_style_model, tmp_path):
+def test_model_with_two_outputs_is_refused_before_any_work(deit_model, tmp_path):
     # A DeiT model's training form (class and distillation logits) has two outputs.
-    heads = [deit_style_model.get_layer(name).output for name in ("head", "head_dist")]
-    two_heads = keras.Model(deit_style_model.inputs, heads)
+    two_heads = keras.Model(deit_model.inputs, [head.output for head in deit_model.heads])
     with pytest.raises(ValueError, match="one image input and one output"):
         keras_vit.export(two_heads, tmp_path / "two.tflite", format="tflite")
     assert not any(tmp_path.iterdir())

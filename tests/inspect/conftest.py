@@ -10,7 +10,7 @@ def vit(tiny):
     18 tokens (CLS, distillation token, 16 patches)."""
     model = build_deit(num_classes=5, distillation_token=True, **tiny)
     # Larger Q/K weights than the initializer's give peaked, image-dependent attention to test against.
-    for block in (model.get_layer("block_0"), model.get_layer("block_1")):
+    for block in model.blocks:
         kernel = block.attn.qkv.kernel
         kernel.assign(keras.ops.convert_to_tensor(keras.ops.convert_to_numpy(kernel) * 4.0))
     return model

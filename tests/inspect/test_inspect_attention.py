@@ -36,9 +36,9 @@ def test_shape_and_rows(vit, images):
 def test_weights_equal_numpy_softmax_of_qk(tiny, images, qk_norm):
     model = build_deit(num_classes=5, qk_norm=qk_norm, distillation_token=True, **tiny)
     weights = attention_weights(model, images)
-    tokens = keras.ops.convert_to_numpy(model.get_layer("patch_encoder")(images))
+    tokens = keras.ops.convert_to_numpy(model.patch_encoder(model.preprocessing(images)))
     for index in range(2):
-        block = model.get_layer(f"block_{index}")
+        block = model.blocks[index]
         np.testing.assert_allclose(weights[index], numpy_attention(block, tokens), atol=2e-5)
         tokens = keras.ops.convert_to_numpy(block(tokens))
 
@@ -61,7 +61,7 @@ def test_reloaded_model_gives_the_same_weights(vit, images, tmp_path):
 
 
 def test_clear_errors(vit, cnn, images):
-    with pytest.raises(ValueError, match="Attention inspection needs a model with TransformerBlock layers"):
+    with pytest.raises(ValueError, match="Attention inspection needs a keras_vit VisionTransformer .* got Functional 'cnn'"):
         attention_weights(cnn, images)
     with pytest.raises(ValueError, match=r"\(3, 8, 8, 3\) do not fit .*\(B, 16, 16, 3\)"):
         attention_weights(vit, images[:, :8, :8])

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+import keras_vit
 from keras_vit import build_vit
 from keras_vit.cli import main
 from keras_vit.inspect import write_report
@@ -50,10 +51,24 @@ def test_wrong_size_needs_resize(saved, tmp_path):
     with pytest.raises(ValueError, match="is 24x20 pixels; the model takes 16x16. Pass --resize"):
         main(args)
     assert not (tmp_path / "big").exists()
-    resized = load_images([tmp_path / "big.png", image_paths[0]], (16, 16, 3), 1 / 255, resize=True)
+    resized = load_images([tmp_path / "big.png", image_paths[0]], (16, 16, 3), resize=True)
     assert resized.shape == (2, 16, 16, 3) and resized.dtype == np.float32
     np.testing.assert_allclose(resized[0], 0.0)
-    assert load_images(image_paths, (16, 16, 1), 1.0, resize=False).shape == (2, 16, 16, 1)
+    # Raw pixels, as the models take them.
+    np.testing.assert_allclose(resized[1], np.round(load_images(image_paths[:1], (16, 16, 3), resize=False)[0]))
+    assert resized[1].max() > 1.0
+    assert load_images(image_paths, (16, 16, 1), resize=False).shape == (2, 16, 16, 1)
+
+
+def test_a_keras_vit_cnn_is_compared_on_its_own_feature_layers(saved, tmp_path):
+    folder, image_paths = saved
+    cnn = keras_vit.build_resnet(num_classes=5, image_size=16, widths=(4, 8), blocks_per_stage=1)
+    cnn.save(tmp_path / "resnet.keras")
+    out = tmp_path / "out"
+    main(["inspect", str(folder / "vit.keras"), *image_paths, "--out", str(out), "--compare-model",
+          str(tmp_path / "resnet.keras")])  # fmt: skip
+    summary = json.loads((out / "numbers.json").read_text())
+    assert summary["frequency"]["resnet"]["layer_names"] == ["stage0_block0_out", "stage1_block0_out"]
 
 
 def test_bad_layer_and_missing_file(saved):

@@ -67,7 +67,7 @@ def test_cnn_analysis(cnn, images):
 
 
 def test_clear_errors(cnn, vit, images):
-    with pytest.raises(ValueError, match="no TransformerBlock layers; pass layer_names"):
+    with pytest.raises(ValueError, match=r"declares no feature_layers \(it is not a keras_vit model\); pass layer_names"):
         frequency_analysis(cnn, images)
     with pytest.raises(ValueError, match=r"\['conv_9'\] are not in model 'cnn'"):
         frequency_analysis(cnn, images, ["conv_0", "conv_9"])

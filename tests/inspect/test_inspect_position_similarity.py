@@ -15,7 +15,7 @@ def test_similarity_grid(tiny, position_embedding):
     flat = similarity.reshape(12, 12)
     np.testing.assert_allclose(np.diag(flat), 1.0, atol=1e-6)
     np.testing.assert_allclose(flat, flat.T, atol=1e-6)
-    table = keras.ops.convert_to_numpy(model.get_layer("patch_encoder").position_embeddings)[0]
+    table = keras.ops.convert_to_numpy(model.patch_encoder.position_embeddings)[0]
     patches = table[2:] if position_embedding == "learned" else table  # learned tables hold CLS + dist first
     a, b = patches[1], patches[7]  # patch (0, 1) and patch (2, 1)
     assert similarity[0, 1, 2, 1] == pytest.approx(a @ b / np.linalg.norm(a) / np.linalg.norm(b), abs=1e-5)

@@ -99,9 +99,9 @@ def test_layerscale_scales_channels():
     [
         ({"num_heads": 0}, "num_heads must be a positive int"),
         ({"mlp_dim": -1}, "mlp_dim must be a positive int"),
-        ({"dropout": 1.5}, r"dropout must be a float in \[0, 1\)"),
+        ({"dropout": 1.5}, r"dropout must be a number in \[0, 1\)"),
         ({"drop_path": -0.1}, "drop_path must be"),
-        ({"init_values": 0}, "init_values must be None or a positive float"),
+        ({"init_values": 0}, "init_values must be a positive number"),
     ],
 )
 def test_bad_arguments(kwargs, message):

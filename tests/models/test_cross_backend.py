@@ -22,7 +22,11 @@ LOAD_AND_COMPARE = textwrap.dedent(
         # compile=False: a JAX-saved model would otherwise turn on torch.compile under torch.
         model = keras.saving.load_model(stem + ".keras", compile=False)
         data = np.load(stem + ".npz")
-        out = keras.ops.convert_to_numpy(model(data["images"]))
+        assert type(model).__name__ == "VisionTransformer", type(model)
+        assert model.class_names == [str(name) for name in data["class_names"]], model.class_names
+        assert model.input_normalization == ((0.5,), (0.25,)), model.input_normalization
+        assert model.config.depth == 2 and model.config.patch_embedding == str(data["patch_embedding"])
+        out = keras.ops.convert_to_numpy(model(data["pixels"]))
         worst = max(worst, float(np.abs(out - data["logits"]).max()))
     print(f"{keras.backend.backend()}: max abs diff {worst:.2e}")
     sys.exit(0 if worst <= 1e-5 else 1)
@@ -38,14 +42,19 @@ VARIANTS = {
 }
 
 
-def test_saved_models_load_under_the_other_backends(tmp_path, tiny, images):
+def test_saved_models_load_under_the_other_backends_with_config_class_names_and_preprocessing(tmp_path, tiny, pixels):
     stems = []
+    class_names = ["a", "b", "c", "d", "e"]
     for name, variant in VARIANTS.items():
-        build = keras_vit.build_deit if name == "deit" else keras_vit.build_vit
-        model = build(num_classes=5, **tiny, **variant)
+        model = keras_vit.build_vit(
+            num_classes=5, class_names=class_names, input_normalization=(0.5, 0.25), **tiny, **variant
+        )
         stem = str(tmp_path / name)
         model.save(stem + ".keras")
-        np.savez(stem + ".npz", images=images, logits=keras.ops.convert_to_numpy(model(images)))
+        np.savez(
+            stem + ".npz", pixels=pixels, logits=keras.ops.convert_to_numpy(model(pixels)), class_names=class_names,
+            patch_embedding=model.config.patch_embedding,
+        )  # fmt: skip
         stems.append(stem)
 
     for backend in sorted({"tensorflow", "jax", "torch"} - {keras.backend.backend()}):

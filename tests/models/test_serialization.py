@@ -11,4 +11,4 @@ def test_keras_file_round_trip_in_this_backend(tmp_path, tiny, images):
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(loaded(images)), keras.ops.convert_to_numpy(model(images)), atol=1e-6
     )
-    assert loaded.get_layer("block_1").get_config() == model.get_layer("block_1").get_config()
+    assert loaded.blocks[1].get_config() == model.blocks[1].get_config()

@@ -34,45 +34,47 @@ def test_query_tokens_computes_the_first_tokens_of_the_full_block(options):
         block(tokens, query_tokens=10)
 
 
-def train_one_step(model, images, labels):
+def one_sgd_step(model, images, labels, full_graph):
+    """One SGD step of `model` on its default training path, or with every token through the last block."""
+    if full_graph:  # train the same layers through the functional graph, bypassing the shortcut
+        model = keras.Model(model.inputs, model.outputs)
     model.compile(optimizer=keras.optimizers.SGD(0.5), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(images, labels, batch_size=len(images), epochs=1, verbose=0)
 
 
-@pytest.mark.parametrize(
-    "build, overrides", [(keras_vit.build_vit, {}), (keras_vit.build_deit, dict(distillation_token=True))], ids=["vit", "deit"]
-)
-def test_fast_training_model_shares_the_weights_and_gives_the_same_outputs(build, overrides, tiny, images):
-    model = build(num_classes=5, **tiny, **overrides)
-    fast = keras_vit.performance.fast_training_model(model)
-    assert fast is not model and all(a is b for a, b in zip(fast.weights, model.weights))
-    np.testing.assert_allclose(ops.convert_to_numpy(fast(images)), ops.convert_to_numpy(model(images)), atol=1e-5)
-    prefix_tokens = 2 if overrides else 1
-    last_block = next(layer for layer in fast.get_config()["layers"] if layer["name"] == f"block_{tiny['depth'] - 1}")
-    assert last_block["inbound_nodes"][0]["kwargs"] == {"query_tokens": prefix_tokens}
+@pytest.mark.parametrize("overrides", [{}, dict(distillation_token=True)], ids=["vit", "deit"])
+def test_training_computes_the_last_block_for_the_prefix_tokens_only_with_the_same_outputs(overrides, tiny, pixels):
+    model = keras_vit.build_vit(num_classes=5, **tiny, **overrides)
+    assert model.training_query_tokens == (2 if overrides else 1)
+    graph = keras.Model(model.inputs, model.outputs)  # the same layers, without the shortcut
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(model(pixels, training=True)), ops.convert_to_numpy(graph(pixels, training=True)), atol=1e-5
+    )
+    # The shortcut is taken: the last block then sees `training_query_tokens` queries.
+    seen = []
+    last = model.blocks[-1]
+    original_call = last.call
+    last.call = lambda x, *args, query_tokens=None, **kwargs: seen.append(query_tokens) or original_call(
+        x, *args, query_tokens=query_tokens, **kwargs
+    )
+    model(pixels, training=True)
+    model(pixels, training=False)
+    assert seen == [model.training_query_tokens, None]
 
 
-def test_fast_training_model_trains_the_model_as_plain_training_does(tiny, images):
+def test_training_through_the_shortcut_trains_the_model_as_the_full_graph_does(tiny, pixels):
     # A distilled DeiT: two prefix tokens and two heads reach the loss.
     labels = np.array([0, 1, 2])
     model = keras_vit.build_deit(num_classes=5, distillation_token=True, **tiny)
     start = model.get_weights()
-    train_one_step(model, images, labels)
-    plain = model.get_weights()
+    one_sgd_step(model, pixels, labels, full_graph=True)
+    full = model.get_weights()
     model.set_weights(start)
-    train_one_step(keras_vit.performance.fast_training_model(model), images, labels)  # trains `model`'s weights
-    for fast_trained, plain_trained in zip(model.get_weights(), plain):
-        np.testing.assert_allclose(fast_trained, plain_trained, atol=1e-5)
-    assert any(not np.allclose(trained, before) for trained, before in zip(plain, start))
+    one_sgd_step(model, pixels, labels, full_graph=False)
+    for shortcut_trained, full_trained in zip(model.get_weights(), full):
+        np.testing.assert_allclose(shortcut_trained, full_trained, atol=1e-5)
+    assert any(not np.allclose(trained, before) for trained, before in zip(full, start))
 
 
-def test_fast_training_model_of_a_gap_model_is_the_model(tiny):
-    model = keras_vit.build_vit(num_classes=5, pooling="gap", **tiny)
-    assert keras_vit.performance.fast_training_model(model) is model
-
-
-def test_fast_training_model_needs_a_keras_vit_model():
-    inputs = keras.Input((4,))
-    other = keras.Model(inputs, keras.layers.Dense(2)(inputs))
-    with pytest.raises(ValueError, match="fast_training_model needs a model with TransformerBlock layers"):
-        keras_vit.performance.fast_training_model(other)
+def test_average_pooling_reads_every_token_so_it_takes_no_shortcut(tiny):
+    assert keras_vit.build_vit(num_classes=5, pooling="gap", **tiny).training_query_tokens is None

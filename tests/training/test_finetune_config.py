@@ -92,13 +92,19 @@ def test_cli_flags_for_fine_tuning(checkpoint):
         config("--input-normalization", "0.5", "x")
 
 
+def data_info(image_shape, class_names=("cat", "dog", "eel")):
+    return dict(image_shape=image_shape, num_classes=len(class_names), class_names=list(class_names))
+
+
 def test_checkpoint_model_fits_the_data(checkpoint):
-    config = TrainConfig(model="auto", model_overrides={}, checkpoint=checkpoint, precision="mixed_bfloat16")
-    model = build_model(config, num_classes=3, image_shape=(8, 12, 3))
+    config = TrainConfig(model="auto", model_overrides={}, checkpoint=checkpoint, precision="mixed_bfloat16",
+                         input_normalization=(0.5, 0.5))  # fmt: skip
+    model = build_model(config, data_info((8, 12, 3)))
     assert model.input_shape == (None, 8, 12, 3) and model.output_shape == (None, 3)
-    assert model.get_layer("patch_encoder").grid_size == (2, 3)
-    assert model.get_layer("block_0").compute_dtype == "bfloat16"  # built under the run's dtype policy
-    assert model.get_layer("head").compute_dtype == "float32"
-    assert not np.any(keras.ops.convert_to_numpy(model.get_layer("head").kernel))  # the new head starts at zero
+    assert model.class_names == ["cat", "dog", "eel"] and model.input_normalization == ((0.5,), (0.5,))
+    assert model.patch_encoder.grid_size == (2, 3)
+    assert model.blocks[0].compute_dtype == "bfloat16"  # built under the run's dtype policy
+    assert model.head.compute_dtype == "float32"
+    assert not np.any(keras.ops.convert_to_numpy(model.head.kernel))  # the new head starts at zero
     with pytest.raises(ValueError, match=f"Checkpoint '{checkpoint}' takes 3-channel images, but the data"):
-        build_model(config, num_classes=3, image_shape=(8, 12, 1))
+        build_model(config, data_info((8, 12, 1)))

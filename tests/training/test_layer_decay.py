@@ -20,7 +20,7 @@ def test_layer_decay_scales_each_layers_step():
     assert multipliers["patch_encoder/cls_token"] == multipliers["patch_encoder/projection/kernel"] == 0.125
     assert set(multipliers) == {variable.path for variable in model.trainable_variables}
     # One variable per depth: every optimizer step below is an op per variable (and, on JAX, a compile).
-    variables = [model.get_layer(name).weights[0] for name in ("patch_encoder", "block_0", "block_1", "head")]
+    variables = [layer.weights[0] for layer in (model.patch_encoder, *model.blocks, model.head)]
     before = [keras.ops.convert_to_numpy(variable) for variable in variables]
 
     # Adam's first step moves every weight by lr * sign(gradient); here scaled by the layer's multiplier.
@@ -46,7 +46,7 @@ def test_layer_decay_refuses_bad_values_and_models():
         with pytest.raises(ValueError, match=r"layer_decay must be a number in \(0, 1\]"):
             layer_decay_multipliers(model, bad)
     cnn = keras_vit.build_resnet(num_classes=5, image_size=16, channels=3)
-    with pytest.raises(ValueError, match=f"model {cnn.name!r} has none"):
+    with pytest.raises(ValueError, match=f"needs a ViT or DeiT \\(decay per block\\); {cnn.name!r} is a ResNet"):
         layer_decay_multipliers(cnn, 0.75)
     with pytest.raises(ValueError, match="multipliers must map variable paths to numbers >= 0"):
         LayerDecayAdamW({"head/kernel": -1.0})
@@ -54,13 +54,14 @@ def test_layer_decay_refuses_bad_values_and_models():
 
 def test_build_optimizer_with_multipliers_is_layer_decay_adamw():
     model = keras_vit.build_vit(num_classes=5, **TINY_VIT)
-    plain = build_optimizer(model.trainable_variables, 1e-3, total_steps=10, warmup_steps=1)
+    plain = build_optimizer(1e-3, total_steps=10, warmup_steps=1, no_weight_decay=model.no_weight_decay())
     assert type(plain) is AdamW  # no layer decay: the plain optimizer, unchanged
 
     multipliers = layer_decay_multipliers(model, 0.5)
     optimizer = build_optimizer(
-        model.trainable_variables, 1e-3, total_steps=10, warmup_steps=1, clipnorm=2.0, multipliers=multipliers
-    )
+        1e-3, total_steps=10, warmup_steps=1, clipnorm=2.0, no_weight_decay=model.no_weight_decay(),
+        multipliers=multipliers,
+    )  # fmt: skip
     assert isinstance(optimizer, LayerDecayAdamW) and optimizer.multipliers == multipliers
     assert optimizer.global_clipnorm == 2.0 and optimizer.weight_decay == 0.05
     # The same weight-decay exclusions as the plain optimizer (biases, norms, tokens, positions).
@@ -71,9 +72,7 @@ def test_build_optimizer_with_multipliers_is_layer_decay_adamw():
 def test_model_compiled_with_layer_decay_reloads_with_its_multipliers(tmp_path):
     model = keras_vit.build_vit(num_classes=3, **TINY_VIT)
     multipliers = layer_decay_multipliers(model, 0.5)
-    optimizer = build_optimizer(
-        model.trainable_variables, 1e-3, total_steps=10, warmup_steps=1, multipliers=multipliers
-    )
+    optimizer = build_optimizer(1e-3, total_steps=10, warmup_steps=1, multipliers=multipliers)
     model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   jit_compile=TEST_JIT)  # fmt: skip
     images = np.random.default_rng(0).uniform(0, 1, (4, 16, 16, 3)).astype("float32")

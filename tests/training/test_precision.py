@@ -4,7 +4,7 @@ import pytest
 
 from keras_vit.training import build_optimizer
 from keras_vit.training.train import build_model, check_config, compile_model
-from tiny_training import TEST_JIT, tiny_config
+from tiny_training import DATA_INFO, TEST_JIT, tiny_config
 
 
 def jax_on_cpu():
@@ -21,16 +21,16 @@ def test_mixed_precision_trains_with_float32_weights_and_logits(precision, compu
             check_config(config)
         return
     check_config(config)
-    model = build_model(config, num_classes=10, image_shape=(28, 28, 1))
+    model = build_model(config, DATA_INFO)
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
-    assert model.get_layer("block_0").compute_dtype == compute_dtype
+    assert model.blocks[0].compute_dtype == compute_dtype
     assert all(v.dtype == "float32" for v in model.weights)
-    assert model.get_layer("head").compute_dtype == "float32"
-    optimizer = build_optimizer(model.trainable_variables, 1e-3, total_steps=4, warmup_steps=1)
+    assert model.head.compute_dtype == "float32"
+    optimizer = build_optimizer(1e-3, total_steps=4, warmup_steps=1, no_weight_decay=model.no_weight_decay())
     compile_model(model, optimizer, soft_labels=False, jit_compile=TEST_JIT)
     if precision == "mixed_float16":
         assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
-    images = np.random.default_rng(0).uniform(0, 1, (8, 28, 28, 1)).astype("float32")
+    images = np.random.default_rng(0).uniform(0, 255, (8, 28, 28, 1)).astype("float32")
     labels = np.arange(8) % 10
     losses = [float(model.train_on_batch(images, labels)[0]) for _ in range(3)]
     assert np.all(np.isfinite(losses))

@@ -21,6 +21,8 @@ NUM_TRAIN, NUM_TEST, GLOBAL_BATCH = 64, 128, 64
 # XLA is the default on TensorFlow but compiles slowly on CPU; tests other than the CLI's skip it
 # there. JAX always compiles (eager JAX is far slower).
 TEST_JIT = keras.backend.backend() == "jax"
+# What `get_datasets` says of Fashion-MNIST, for building a run's model without its data.
+DATA_INFO = dict(image_shape=(28, 28, 1), num_classes=10, class_names=[f"class_{i}" for i in range(10)])
 
 
 def tiny_config(data_dir, output_dir, **changes):
@@ -46,7 +48,7 @@ def tiny_config(data_dir, output_dir, **changes):
 
 def summary(result):
     """The figures of a `TrainResult` that runs on different devices should share."""
-    head = result.model.get_layer("head").kernel
+    head = result.model.head.kernel
     return dict(
         num_replicas=result.num_replicas,
         global_batch_size=result.global_batch_size,

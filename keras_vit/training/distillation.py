@@ -1,8 +1,9 @@
+"""DeiT's distillation through a CNN teacher, as a wrapper that trains with plain `fit`."""
+
 import keras
 from keras import ops
 
-from keras_vit.layers.validation import check_choice
-from keras_vit.models.deit import distillation_heads
+from keras_vit.checks import check_choice, check_number_in, check_positive_number
 
 DISTILLATION_KINDS = ("hard", "soft")
 
@@ -33,20 +34,25 @@ class DistillationModel(keras.Model):
     `loss = (1 - alpha) * CE(cls head, labels) + alpha * D(dist head, teacher logits)`,
     with D as in `distillation_loss`. The teacher runs in inference mode on the same
     (augmented) batch as the student and is never updated. In training `call` gives both
-    heads' logits; otherwise their average, so `evaluate`/`predict` measure the student as
-    deployed. Save and export `model.student`: this wrapper is for training only.
+    heads' logits (`student.head_outputs`); otherwise the student's output, their average, so
+    `evaluate`/`predict` measure the student as deployed. Save and export `model.student`: this
+    wrapper is for training only (its `save` writes the student).
+
+    Keras' own `keras.distillation.Distiller` is not used: it puts the student loss and the
+    distillation loss on the same output, while DeiT trains two heads, the class head on the
+    labels and the distillation head on the teacher.
     """
 
     def __init__(self, student, teacher, alpha=0.5, temperature=1.0, distillation="hard", **kwargs):
         super().__init__(**kwargs)
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha must be in [0, 1]; got {alpha!r}.")
-        if not temperature > 0:
-            raise ValueError(f"temperature must be positive; got {temperature!r}.")
+        self.alpha = check_number_in(alpha, "alpha", 0.0, 1.0)
+        self.temperature = float(check_positive_number(temperature, "temperature"))
         self.distillation = check_choice(distillation, "distillation", DISTILLATION_KINDS)
-        self.alpha = float(alpha)
-        self.temperature = float(temperature)
-        heads = distillation_heads(student)
+        if getattr(student, "head_dist", None) is None:
+            raise ValueError(
+                f"Model {student.name!r} is not a distilled DeiT: it needs a distillation head 'head_dist' "
+                "(build it with keras_vit.build_deit and a *_distilled_* config)."
+            )
         if tuple(teacher.input_shape[1:]) != tuple(student.input_shape[1:]):
             raise ValueError(
                 f"Teacher and student must take the same images: teacher input {teacher.input_shape[1:]}, "
@@ -60,18 +66,22 @@ class DistillationModel(keras.Model):
         teacher.trainable = False
         self.student = student
         self.teacher = teacher
-        self.heads = heads
         self.built = True  # its layers are built models; BackupAndRestore needs a built model
+
+    def no_weight_decay(self):
+        return self.student.no_weight_decay()
+
+    def layer_groups(self):
+        return self.student.layer_groups()
 
     def save(self, filepath, overwrite=True, **kwargs):
         """Saves the student alone (so checkpoint callbacks write a deployable DeiT)."""
         return self.student.save(filepath, overwrite=overwrite, **kwargs)
 
     def call(self, images, training=None):
-        cls_logits, dist_logits = self.heads(images, training=training)
         if training:
-            return cls_logits, dist_logits
-        return (cls_logits + dist_logits) / 2.0
+            return tuple(self.student.head_outputs(images, training=True))
+        return self.student(images, training=training)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         if not isinstance(y_pred, (tuple, list)):

@@ -1,0 +1,154 @@
+"""Every argument check of the package, once: each error names the bad value and what would be valid."""
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def to_pair(value, name):
+    """`value` as a `(height, width)` pair of positive ints; an int means a square."""
+    pair = (value, value) if _is_int(value) else tuple(value) if isinstance(value, (tuple, list)) else None
+    if pair is None or len(pair) != 2 or not all(_is_int(v) and v > 0 for v in pair):
+        raise ValueError(f"{name} must be a positive int or a pair of positive ints (h, w); got {value!r}.")
+    return pair
+
+
+def check_positive_int(value, name):
+    if not _is_int(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive int; got {value!r}.")
+    return value
+
+
+def check_non_negative_int(value, name, zero_means=None):
+    """An int >= 0; `zero_means` says what 0 stands for in the message (e.g. "none")."""
+    if not _is_int(value) or value < 0:
+        meaning = f" (0: {zero_means})" if zero_means else ""
+        raise ValueError(f"{name} must be an int >= 0{meaning}; got {value!r}.")
+    return value
+
+
+def check_positive_number(value, name):
+    if not _is_number(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number; got {value!r}.")
+    return value
+
+
+def check_number_in(value, name, low, high, *, low_open=False, high_open=False, meaning=""):
+    """A number in the interval from `low` to `high`, each end closed unless `*_open`; `meaning` (e.g.
+    "1: no decay") is added to the message."""
+    above = _is_number(value) and (low < value if low_open else low <= value)
+    below = _is_number(value) and (value < high if high_open else value <= high)
+    if not (above and below):
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be a number in {interval}{f' ({meaning})' if meaning else ''}; got {value!r}.")
+    return float(value)
+
+
+def check_rate(value, name):
+    """A dropout-like rate in [0, 1)."""
+    return check_number_in(value, name, 0.0, 1.0, high_open=True)
+
+
+def check_label_smoothing(value):
+    """Label smoothing in [0, 1): targets `(1 - s) * one_hot + s / num_classes`."""
+    return check_number_in(value, "label_smoothing", 0.0, 1.0, high_open=True)
+
+
+def check_interval(value, name, low, high):
+    """A pair `(min, max)` with `low < min <= max <= high`."""
+    if not (isinstance(value, (tuple, list)) and len(value) == 2 and all(map(_is_number, value))
+            and low < value[0] <= value[1] <= high):  # fmt: skip
+        raise ValueError(f"{name} must be a pair (min, max) with {low} < min <= max <= {high}; got {value!r}.")
+    return tuple(value)
+
+
+def check_choice(value, name, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+    return value
+
+
+def check_bool(value, name):
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False; got {value!r}.")
+    return value
+
+
+def check_divisible(image_size, patch_size):
+    """Raise unless an `(h, w)` image splits into whole `(ph, pw)` patches."""
+    if image_size[0] % patch_size[0] or image_size[1] % patch_size[1]:
+        raise ValueError(
+            f"Image size {image_size[0]}x{image_size[1]} is not divisible by patch size "
+            f"{patch_size[0]}x{patch_size[1]}."
+        )
+
+
+def check_heads(dim, num_heads):
+    """`dim` splits into `num_heads` heads of equal width."""
+    if dim % num_heads:
+        raise ValueError(f"dim={dim} is not divisible by num_heads={num_heads}.")
+
+
+def check_stem_entry_width(value, patch_embedding):
+    """`stem_entry_width`: an int >= 0, non-zero only with a conv stem."""
+    check_non_negative_int(value, "stem_entry_width", zero_means="none")
+    if value and patch_embedding != "conv_stem":
+        raise ValueError(
+            f"stem_entry_width={value} adds a convolution to the conv stem, but patch_embedding is "
+            f"{patch_embedding!r}; set patch_embedding='conv_stem' or stem_entry_width=0."
+        )
+    return value
+
+
+def check_num_classes(num_classes, include_top=True):
+    if include_top and (not _is_int(num_classes) or num_classes <= 0):
+        raise ValueError(f"num_classes must be a positive int when include_top=True; got {num_classes!r}.")
+    return num_classes
+
+
+def check_class_names(class_names, num_classes):
+    """None, or a list of `num_classes` distinct strings."""
+    if class_names is None:
+        return None
+    names = list(class_names) if isinstance(class_names, (list, tuple)) else None
+    if names is None or not all(isinstance(name, str) for name in names) or len(set(names)) != len(names):
+        raise ValueError(f"class_names must be a list of distinct strings; got {class_names!r}.")
+    if num_classes is not None and len(names) != num_classes:
+        raise ValueError(f"class_names has {len(names)} names but the model has {num_classes} classes: {names}.")
+    return names
+
+
+def _numbers(value):
+    values = (value,) if _is_number(value) else value
+    if not isinstance(values, (tuple, list)) or not values or not all(map(_is_number, values)):
+        return None
+    return tuple(float(v) for v in values)
+
+
+def check_normalization(input_normalization, channels=None):
+    """`(mean, std)` as a pair of tuples of floats, on the [0, 1] pixel scale; else a `ValueError`.
+
+    `mean` and `std` are each a number or a non-empty sequence of numbers (one per channel, or one
+    for all channels); every std must be > 0. With `channels`, each must have 1 or `channels` values.
+    """
+    pair = input_normalization if isinstance(input_normalization, (tuple, list)) else ()
+    numbers = [_numbers(part) for part in pair] if len(pair) == 2 else [None]
+    if None in numbers:
+        raise ValueError(
+            "input_normalization must be a pair (mean, std), each a number or a sequence of numbers "
+            f"(one per channel, or one for all); got {input_normalization!r}."
+        )
+    mean, std = numbers
+    if min(std) <= 0:
+        raise ValueError(f"input_normalization's std must be > 0 everywhere; got std={std}.")
+    for name, values in (("mean", mean), ("std", std)):
+        if channels is not None and len(values) not in (1, channels):
+            raise ValueError(
+                f"input_normalization's {name} has {len(values)} values {values}, but the images have "
+                f"{channels} channel(s); give 1 or {channels}."
+            )
+    return mean, std
