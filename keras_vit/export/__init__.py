@@ -5,6 +5,7 @@ against the Keras model.
 rest from here (`from keras_vit.export import load_artifact, ParityError`).
 """
 
-from keras_vit.export.api import FORMATS, QUANTIZATIONS, check_artifact, export, load_artifact
+from keras_vit.export.api import FORMATS, QUANTIZATIONS, Artifact, check_artifact, export, load_artifact
+from keras_vit.export.metadata import read_metadata
 from keras_vit.export.parity import ParityError
 from keras_vit.export.report import ExportReport

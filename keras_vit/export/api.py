@@ -1,5 +1,7 @@
 """`export`: a Keras model to SavedModel, TFLite or ONNX, then checked against the model."""
 
+import dataclasses
+import json
 import os
 import pathlib
 import shutil
@@ -8,6 +10,7 @@ import tempfile
 import keras
 import numpy as np
 
+from keras_vit.export import metadata as artifact_metadata
 from keras_vit.export import onnx, saved_model, tf_subprocess, tflite
 from keras_vit.export.parity import ParityError, check_parity, compare
 from keras_vit.export.report import ExportReport
@@ -17,6 +20,7 @@ FORMATS = ("saved_model", "tflite", "onnx")
 QUANTIZATIONS = tflite.QUANTIZATIONS
 SUFFIXES = {"tflite": ".tflite", "onnx": ".onnx"}
 LOADERS = {"saved_model": saved_model.load, "tflite": tflite.load, "onnx": onnx.load}
+INPUT_DTYPES = ("float32", "uint8")
 NUM_RANDOM_SAMPLES = 16
 BATCH_SIZE = 64
 
@@ -34,6 +38,7 @@ def export(
     max_abs_diff=1e-4,
     min_top1_agreement=0.99,
     latency_runs=20,
+    input_dtype="float32",
 ):
     """Write `model` to `path` as `format`, reload the artifact and check it against `model`.
 
@@ -60,13 +65,19 @@ def export(
         overwrite: replace an existing `path` (only once the new artifact passed its check);
             without it an existing `path` is an error.
         latency_runs: batch-1 calls timed for the report's median latency.
+        input_dtype: `"float32"` or `"uint8"` (the mobile convention): the dtype of the artifact's
+            image input. Either way it takes raw pixel values; the model's preprocessing is inside.
+
+    The artifact carries the model's class names and preprocessing (`keras_vit.export.metadata`: a
+    SavedModel's `assets.extra/`, ONNX `metadata_props`, TFLite Metadata with `labels.txt`), and a
+    labels file is written beside it (`vit.tflite` -> `vit.labels.txt`) when the model has class names.
 
     Returns:
         An `ExportReport`: path, file size, and when verified the max abs difference, top-1
         agreement and batch-1 latency.
     """
     path = pathlib.Path(path)
-    check_request(format, quantize, representative_data, path, overwrite)
+    check_request(format, quantize, representative_data, path, overwrite, input_dtype)
     image_shape = model_image_shape(model)
     representative_images = as_images(representative_data, image_shape, "representative_data")
     verify_images = as_images(verify_data, image_shape, "verify_data")
@@ -76,7 +87,12 @@ def export(
     staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         staged = staging / path.name
-        write(model, staged, format, quantize, representative_images)
+        write(model, staged, format, quantize, representative_images, input_dtype)
+        metadata = artifact_metadata.model_metadata(model, input_dtype)
+        attach_metadata(staged, format, metadata)
+        labels = artifact_metadata.labels_text(metadata["class_names"])
+        if labels:
+            artifact_metadata.labels_path(staged).write_text(labels)
         if verify:
             report = check_artifact(
                 model,
@@ -92,6 +108,8 @@ def export(
         if path.exists():
             shutil.rmtree(path) if path.is_dir() else path.unlink()
         os.replace(staged, path)
+        if labels:
+            os.replace(artifact_metadata.labels_path(staged), artifact_metadata.labels_path(path))
     except ParityError as error:
         raise ParityError(f"{error} Nothing was written to {path}.", error.report) from None
     finally:
@@ -100,8 +118,10 @@ def export(
     return report
 
 
-def check_request(format, quantize, representative_data, path, overwrite):
+def check_request(format, quantize, representative_data, path, overwrite, input_dtype="float32"):
     """Raise a clear error for a request `export` cannot fulfil, before any work."""
+    if input_dtype not in INPUT_DTYPES:
+        raise ValueError(f"input_dtype must be one of {', '.join(map(repr, INPUT_DTYPES))}; got {input_dtype!r}.")
     if format not in FORMATS:
         raise ValueError(f"Unknown export format {format!r}. Valid formats: {', '.join(FORMATS)}.")
     if quantize is not None and quantize not in QUANTIZATIONS:
@@ -148,16 +168,44 @@ def as_images(data, image_shape, name):
     return images
 
 
-def write(model, path, format, quantize=None, representative_images=None):
+def with_input_dtype(model, input_dtype):
+    """`model` behind an image input of `input_dtype` (raw pixels; the model's preprocessing casts them)."""
+    if input_dtype == "float32":
+        return model
+    inputs = keras.Input(model.inputs[0].shape[1:], dtype=input_dtype, name="images")
+    return keras.Model(inputs, model(inputs), name=model.name)
+
+
+def write(model, path, format, quantize=None, representative_images=None, input_dtype="float32"):
     """Write the artifact with no checks (those are `export`'s); TensorFlow in process or in a subprocess."""
     if keras.backend.backend() != "tensorflow":
-        tf_subprocess.write(model, path, format, quantize, representative_images)
-    elif format == "saved_model":
+        tf_subprocess.write(model, path, format, quantize, representative_images, input_dtype)
+        return
+    model = with_input_dtype(model, input_dtype)
+    if representative_images is not None:
+        representative_images = representative_images.astype(input_dtype)
+    if format == "saved_model":
         saved_model.write(model, path)
     elif format == "tflite":
         tflite.write(model, path, quantize, representative_images)
     else:
         onnx.write(model, path)
+
+
+def attach_metadata(path, format, metadata):
+    """Put `metadata` (`keras_vit.export.metadata.model_metadata`) into the artifact at `path`."""
+    if format == "saved_model":
+        artifact_metadata.write_saved_model_metadata(path, metadata)
+    elif format == "onnx":
+        artifact_metadata.write_onnx_metadata(path, metadata)
+    else:
+        from keras_vit.export.tflite_metadata import write_tflite_metadata
+
+        files = {artifact_metadata.METADATA_FILE: json.dumps(metadata, indent=1)}
+        labels = artifact_metadata.labels_text(metadata["class_names"])
+        if labels:
+            files[artifact_metadata.LABELS_FILE] = labels
+        write_tflite_metadata(path, metadata, files)
 
 
 def format_of(path):
@@ -170,9 +218,36 @@ def format_of(path):
     raise ValueError(f"{str(path)!r} is not an export: expected a SavedModel directory, a .tflite or an .onnx file.")
 
 
+@dataclasses.dataclass
+class Artifact:
+    """An exported model, ready to run: call it on raw pixels `(B, H, W, C)` for its outputs `(B, ...)` (numpy).
+
+    `metadata` is what the export wrote (`keras_vit.export.metadata.model_metadata`: class names, image
+    shape, input dtype, the normalization inside), or None for an artifact written without it.
+    """
+
+    path: str
+    format: str
+    predict: object
+    metadata: dict = None
+
+    def __call__(self, images):
+        return self.predict(images)
+
+    @property
+    def class_names(self):
+        return (self.metadata or {}).get("class_names")
+
+    @property
+    def image_shape(self):
+        shape = (self.metadata or {}).get("image_shape")
+        return None if shape is None else tuple(shape)
+
+
 def load_artifact(path):
-    """The exported artifact at `path` as a numpy function `images (B, H, W, C) -> outputs (B, ...)`."""
-    return LOADERS[format_of(path)](path)
+    """The exported artifact at `path` (a SavedModel folder, a `.tflite` or an `.onnx` file) as an `Artifact`."""
+    format = format_of(path)
+    return Artifact(str(path), format, LOADERS[format](path), artifact_metadata.read_metadata(path))
 
 
 def file_size(path):
@@ -189,7 +264,7 @@ def predict_in_batches(predict, images):
 def check_artifact(
     model, path, quantize=None, data=None, *, max_abs_diff=1e-4, min_top1_agreement=0.99, latency_runs=20
 ):
-    """Run the artifact at `path` and `model` on `data` (default: 16 uniform random images in [0, 255]).
+    """Run the artifact at `path` and `model` on `data` (default: 16 random images, raw pixels).
 
     Returns an `ExportReport`; raises `ParityError` when the artifact is out of tolerance
     (see `export`). `quantize` says which criterion applies.
@@ -197,10 +272,12 @@ def check_artifact(
     image_shape = model_image_shape(model)
     images = as_images(data, image_shape, "data")
     if images is None:  # raw pixels, as the model takes them
-        images = np.random.default_rng(0).uniform(0, 255, (NUM_RANDOM_SAMPLES, *image_shape)).astype("float32")
-    predict = load_artifact(path)
+        images = np.random.default_rng(0).integers(0, 256, (NUM_RANDOM_SAMPLES, *image_shape)).astype("float32")
+    artifact = load_artifact(path)
+    if (artifact.metadata or {}).get("input_dtype") == "uint8":
+        images = np.clip(np.round(images), 0, 255).astype("uint8")  # what a uint8 input can hold, for both
     reference = keras.ops.convert_to_numpy(model.predict(images, batch_size=BATCH_SIZE, verbose=0))
-    max_diff, agreement = compare(reference, predict_in_batches(predict, images))
+    max_diff, agreement = compare(reference, predict_in_batches(artifact, images))
     report = ExportReport(
         path=str(path),
         format=format_of(path),
@@ -209,7 +286,7 @@ def check_artifact(
         num_samples=len(images),
         max_abs_diff=max_diff,
         top1_agreement=agreement,
-        latency_ms=median_latency_ms(predict, images[:1], runs=latency_runs),
+        latency_ms=median_latency_ms(artifact, images[:1], runs=latency_runs),
     )
     check_parity(report, max_abs_diff, min_top1_agreement)
     return report

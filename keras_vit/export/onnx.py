@@ -24,8 +24,9 @@ def load(path):
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (model_input,) = session.get_inputs()
     (model_output,) = session.get_outputs()
+    dtype = "uint8" if model_input.type == "tensor(uint8)" else "float32"
 
     def predict(images):
-        return session.run([model_output.name], {model_input.name: np.asarray(images, "float32")})[0]
+        return session.run([model_output.name], {model_input.name: np.asarray(images, dtype)})[0]
 
     return predict

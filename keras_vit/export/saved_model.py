@@ -1,8 +1,10 @@
-"""TF SavedModel: a `serving_default` signature taking float images with a dynamic batch.
+"""TF SavedModel: a `serving_default` signature taking images (float or uint8) with a dynamic batch.
 
 TensorFlow only by nature; `write` needs the TensorFlow backend (other backends go through
 `tf_subprocess`), `load` only needs TensorFlow installed.
 """
+
+import numpy as np
 
 SIGNATURE = "serving_default"
 
@@ -20,8 +22,10 @@ def load(path):
     (input_name,) = serve.structured_input_signature[1]
     (output_name,) = serve.structured_outputs
 
+    dtype = serve.structured_input_signature[1][input_name].dtype
+
     def predict(images):
-        return serve(**{input_name: tf.constant(images, tf.float32)})[output_name].numpy()
+        return serve(**{input_name: tf.constant(np.asarray(images), dtype)})[output_name].numpy()
 
     predict.saved_model = loaded  # keeps alive the variables the signature reads
     return predict

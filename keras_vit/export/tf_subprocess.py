@@ -42,13 +42,16 @@ def stop_worker(process):
     process.wait(timeout=60)
 
 
-def write(model, path, format, quantize=None, representative_images=None):
+def write(model, path, format, quantize=None, representative_images=None, input_dtype="float32"):
     """Write `model` to `path` as `format` from the TensorFlow-backend worker."""
     global _worker
     if _worker is None or _worker.poll() is not None:
         _worker = start_worker()
     with tempfile.TemporaryDirectory() as scratch:
-        job = dict(model=os.path.join(scratch, "model.keras"), path=str(path), format=format, quantize=quantize)
+        job = dict(
+            model=os.path.join(scratch, "model.keras"), path=str(path), format=format, quantize=quantize,
+            input_dtype=input_dtype,
+        )  # fmt: skip
         model.save(job["model"])
         if representative_images is not None:
             job["images"] = os.path.join(scratch, "representative_images.npy")
@@ -81,7 +84,7 @@ def serve():
         try:
             model = keras.saving.load_model(job["model"], compile=False)
             images = np.load(job["images"]) if "images" in job else None
-            write_here(model, job["path"], job["format"], job["quantize"], images)
+            write_here(model, job["path"], job["format"], job["quantize"], images, job["input_dtype"])
             error = None
         except Exception:
             error = traceback.format_exc()[-4000:]

@@ -41,16 +41,17 @@ def write(model, path, quantize=None, representative_images=None):
 def load(path, num_threads=None):
     """The `.tflite` file at `path` as a function `images (B, H, W, C) -> outputs (B, ...)` (numpy).
 
-    Runs the `serving_default` signature and reads its single output by name; the batch
-    size may change from call to call.
+    Runs the `serving_default` signature and reads its single output by name; the images are cast to the
+    input's dtype (float32, or uint8 for an export with `input_dtype="uint8"`); the batch size may change
+    from call to call.
     """
     from ai_edge_litert.interpreter import Interpreter
 
     runner = Interpreter(model_path=str(path), num_threads=num_threads).get_signature_runner(SIGNATURE)
-    (input_name,) = runner.get_input_details()
+    ((input_name, input_details),) = runner.get_input_details().items()
     (output_name,) = runner.get_output_details()
 
     def predict(images):
-        return np.array(runner(**{input_name: np.asarray(images, "float32")})[output_name])
+        return np.array(runner(**{input_name: np.asarray(images, input_details["dtype"])})[output_name])
 
     return predict

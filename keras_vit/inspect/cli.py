@@ -2,9 +2,7 @@
 
 import pathlib
 
-import keras
-import numpy as np
-
+from keras_vit.inference.images import load_images
 from keras_vit.inspect.report import write_report
 
 
@@ -27,24 +25,6 @@ def add_parser(subparsers):
     parser.add_argument("--batch-size", type=int, default=32)
     parser.set_defaults(handler=run)
     return parser
-
-
-def load_images(paths, input_shape, resize):
-    """Image files -> raw pixels, float32 `(B, H, W, C)` in [0, 255], for a model taking `input_shape`
-    `(H, W, C)`, C 1 or 3."""
-    height, width, channels = input_shape
-    if channels not in (1, 3):
-        raise ValueError(f"Image files can feed models with 1 or 3 channels; this model takes {channels}.")
-    arrays = []
-    for path in paths:
-        image = keras.utils.load_img(path, color_mode="grayscale" if channels == 1 else "rgb")
-        if image.size != (width, height):
-            if not resize:
-                raise ValueError(f"Image {path} is {image.size[0]}x{image.size[1]} pixels; the model takes "
-                                 f"{width}x{height}. Pass --resize to resize it.")
-            image = image.resize((width, height))
-        arrays.append(keras.utils.img_to_array(image))
-    return np.stack(arrays).astype("float32")
 
 
 def run(args):

@@ -6,6 +6,7 @@ Fashion-MNIST (28x28 grayscale).
 """
 
 import dataclasses
+import fnmatch
 
 from keras_vit.checks import (
     check_choice,
@@ -89,9 +90,11 @@ for _name in ("tiny_patch4_32", "tiny_patch4_28", "nano_patch4_28"):
     CONFIGS[f"deit_{_size}_distilled_{_rest}"] = dataclasses.replace(CONFIGS[f"vit_{_name}"], distillation_token=True)
 
 
-def list_configs():
-    """Names of all named configs, sorted."""
-    return sorted(CONFIGS)
+def list_configs(pattern=None):
+    """Names of the named configs, sorted; with `pattern`, those it matches (fnmatch wildcards:
+    `"vit_*_patch16*"`)."""
+    names = sorted(CONFIGS)
+    return names if pattern is None else [name for name in names if fnmatch.fnmatchcase(name, pattern)]
 
 
 def config_fields():

@@ -144,11 +144,25 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def to_json(self):
-        """The config as JSON (an `AugmentConfig` is written as its fields)."""
+        """The config as JSON (an `AugmentConfig` is written as its fields); `from_json` reads it back."""
         fields = dataclasses.asdict(self)
         if dataclasses.is_dataclass(self.augment):
             fields["augment"] = dataclasses.asdict(self.augment)
         return json.dumps(fields, indent=2, default=repr)
+
+    @classmethod
+    def from_json(cls, text):
+        """The `TrainConfig` that `to_json` wrote (a run's `config.json`)."""
+        from keras_vit.data.augment_config import AugmentConfig
+
+        fields = json.loads(text)
+        if isinstance(fields.get("augment"), dict):
+            augment = fields["augment"]
+            tuples = {key: tuple(value) for key, value in augment.items() if isinstance(value, list)}
+            fields["augment"] = AugmentConfig(**{**augment, **tuples})
+        if isinstance(fields.get("image_size"), list):
+            fields["image_size"] = tuple(fields["image_size"])
+        return cls(**fields)
 
 
 def field_names():

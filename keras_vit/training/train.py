@@ -5,6 +5,7 @@ import dataclasses
 import json
 import math
 import os
+import sys
 import time
 
 import keras
@@ -152,7 +153,7 @@ def fit(model, run, callbacks=()):
             *build_callbacks(run.output_dir, config.tensorboard, run.resume_from_epoch, run.best_val_accuracy),
             *callbacks,
         ],
-        verbose=config.verbose,
+        verbose=progress_display(config.verbose),
         shuffle=False,  # get_datasets shuffles; Keras' own shuffling does not apply to a tf.data.Dataset
     )
     return time.perf_counter() - start
@@ -252,6 +253,14 @@ def compile_model(model, optimizer, soft_labels, jit_compile="auto"):
     if jit_compile == "auto":
         jit_compile = keras.backend.backend() != "torch"
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=jit_compile)
+
+
+def progress_display(verbose):
+    """Keras' `verbose` for `fit`: "auto" is a progress bar on a terminal and one line per epoch otherwise,
+    so that logs and pipes get no progress-bar control characters."""
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return verbose
 
 
 def write_result(result):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import keras_vit
-from keras_vit.data import fashion_mnist_split
+from keras_vit.data import FASHION_MNIST_CLASSES, fashion_mnist_split
 from keras_vit.export.api import SUFFIXES
 
 TINY_FASHION = dict(image_size=28, patch_size=7, dim=32, depth=2, num_heads=4, mlp_dim=64, channels=1)
@@ -28,7 +28,9 @@ def fashion(data_dir):
 @pytest.fixture(scope="session")
 def trained_model(fashion):
     keras.utils.set_random_seed(0)
-    model = keras_vit.build_vit(num_classes=10, **TINY_FASHION)
+    model = keras_vit.build_vit(
+        num_classes=10, class_names=list(FASHION_MNIST_CLASSES), input_normalization=(0.3, 0.35), **TINY_FASHION
+    )
     model.compile(
         optimizer=keras.optimizers.AdamW(2e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

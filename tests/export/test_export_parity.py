@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import keras_vit
-from keras_vit.export import ParityError, api, check_artifact
+from keras_vit.export import ParityError, api, check_artifact, load_artifact
 
 
 def perturbed_copy(model, change_head):
@@ -52,11 +52,12 @@ def test_failed_check_keeps_the_existing_file_and_a_passed_one_replaces_it(
         # No fp32 TFLite graph matches Keras to the last bit, so a zero tolerance must fail.
         keras_vit.export(trained_model, path, format="tflite", overwrite=True, max_abs_diff=0.0)
     assert path.read_bytes() == b"previous export"
-    assert [p.name for p in tmp_path.iterdir()] == ["model.tflite"]
+    assert [p.name for p in tmp_path.iterdir()] == ["model.tflite"]  # no labels file, no staging folder left
 
     keras_vit.export(trained_model, path, format="tflite", overwrite=True, verify_data=fashion["check"])
-    assert path.read_bytes() == pathlib.Path(written).read_bytes()
-    assert [p.name for p in tmp_path.iterdir()] == ["model.tflite"]
+    assert path.read_bytes()[4:8] == b"TFL3"  # the new flatbuffer, with its metadata
+    np.testing.assert_allclose(load_artifact(path)(fashion["check"][:3]), load_artifact(written)(fashion["check"][:3]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.labels.txt", "model.tflite"]
 
 
 def test_deit_single_averaged_output_exports_unchanged(deit_model, fashion, tmp_path):

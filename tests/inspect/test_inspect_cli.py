@@ -8,7 +8,7 @@ import keras_vit
 from keras_vit import build_vit
 from keras_vit.cli import main
 from keras_vit.inspect import write_report
-from keras_vit.inspect.cli import load_images
+from keras_vit.inference import load_images
 
 FIGURES = ["attention_maps.png", "rollout.png", "attention_distance.png", "position_similarity.png", "frequency.png"]
 
@@ -52,7 +52,7 @@ def test_wrong_size_needs_resize(saved, tmp_path):
         main(args)
     assert not (tmp_path / "big").exists()
     resized = load_images([tmp_path / "big.png", image_paths[0]], (16, 16, 3), resize=True)
-    assert resized.shape == (2, 16, 16, 3) and resized.dtype == np.float32
+    assert resized.shape == (2, 16, 16, 3) and resized.dtype == np.uint8
     np.testing.assert_allclose(resized[0], 0.0)
     # Raw pixels, as the models take them.
     np.testing.assert_allclose(resized[1], np.round(load_images(image_paths[:1], (16, 16, 3), resize=False)[0]))
