@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV" || exit 1
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-"$VENV/bin/python" -m pip install -q -e ".[test]" || exit 1
+"$VENV/bin/python" -m pip install -q -e ".[test]" -c tests/constraints.txt || exit 1
 # The TFLite metadata test reads with tflite-support's generated schema module only; its pinned dependencies
 # (protobuf < 4) conflict with TensorFlow's, so it comes without them.
 "$VENV/bin/python" -m pip install -q --no-deps "tflite-support==0.4.4" || exit 1
