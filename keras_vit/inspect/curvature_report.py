@@ -56,7 +56,9 @@ def write_curvature_report(models, images, labels, out_dir, *, hessian=True, lan
     try:  # matplotlib only when figures are drawn
         from keras_vit.inspect import plots
     except ModuleNotFoundError as error:
-        raise ModuleNotFoundError(f"Inspect plots need matplotlib ({error}): pip install 'keras_vit[inspect]'.") from error
+        raise ModuleNotFoundError(
+            f"Inspect plots need matplotlib ({error}): pip install 'keras_vit[inspect]'."
+        ) from error
 
     if not models or not (hessian or landscape):
         raise ValueError("Nothing to analyse: give at least one model and hessian=True or landscape=True.")
@@ -73,7 +75,8 @@ def write_curvature_report(models, images, labels, out_dir, *, hessian=True, lan
     arrays = {}
     for name, analysis in analyses.items():
         for key, value in _flat(analysis):
-            if isinstance(value, np.ndarray) and key != "landscape/directions":  # directions: as many numbers as weights
+            # The directions are left out: as many numbers as weights, and re-drawn from the seed.
+            if isinstance(value, np.ndarray) and key != "landscape/directions":
                 arrays[f"{name}/{key}"] = value
     np.savez(out_dir / "curvature.npz", **arrays)
     summary = {name: {key: json_ready(value) for key, value in _flat(analysis) if key != "landscape/directions"}

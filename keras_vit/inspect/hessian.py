@@ -9,7 +9,7 @@ written):
   `autograd.grad` against the vector; attention runs on PyTorch's math kernel, as its fused CPU
   kernels have no second derivative;
 - TensorFlow: two nested `tf.GradientTape`s, in a `tf.function`.
-An HVP costs a few gradients (`benchmarks/hvp_cost.py` measures it on each backend). Everything
+An HVP costs a small multiple of a gradient (`benchmarks/hvp_cost.py` measures it on each backend). Everything
 above this module (eigenvalues, trace, density) works on flat float64 numpy vectors.
 """
 

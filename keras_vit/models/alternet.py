@@ -47,10 +47,13 @@ class AlterNet(ImageClassifier):
     with the last block of each stage whose `num_heads` entry is non-zero replaced by a self-attention
     block: the stage's map as tokens through a `TransformerBlock` with that many heads and an MLP of
     `mlp_ratio` times the width. Park & Kim found that convolutions (high-pass filters) followed by
-    self-attention (a low-pass filter that averages feature maps) at the end of each stage beat both a
-    CNN and a ViT on small data. Their AlterNet-18 keeps its first stage convolutional and attends
-    within 7x7 windows with a relative position bias; here attention is global over the stage's map
-    (at most 28x28 tokens for these image sizes), and the default puts it in every stage.
+    self-attention (a low-pass filter that averages feature maps) at the end of a stage beat both a CNN
+    and a ViT on small data. As in their AlterNet, the default keeps the first stage convolutional
+    (`num_heads[0] = 0`) and closes every later one with attention: at full resolution attention would
+    span 784 to 1024 tokens, and a training step on 28 px images took 6x as long with it (JAX, 2 CPU
+    cores); `num_heads=(1, 2, 4)` puts it in every stage. Their blocks attend within 7x7 windows with a
+    relative position bias; here attention is global over the stage's map (at most 16x16 tokens from
+    the second stage of a 32 px image), and position reaches it through the convolutions before it.
 
     `feature_layers` are every block's output map (`stage{i}_block{j}_out`), what the Fourier analysis of
     `keras_vit.inspect` probes; `attention_blocks` the `TransformerBlock`s, in depth order.
@@ -63,7 +66,7 @@ class AlterNet(ImageClassifier):
         channels=3,
         widths=(32, 64, 128),
         blocks_per_stage=2,
-        num_heads=(1, 2, 4),
+        num_heads=(0, 2, 4),
         mlp_ratio=2,
         *,
         class_names=None,
@@ -130,6 +133,6 @@ class AlterNet(ImageClassifier):
 
 
 def build_alternet(*, num_classes, image_size=32, channels=3, widths=(32, 64, 128), blocks_per_stage=2,
-                   num_heads=(1, 2, 4), mlp_ratio=2, **kwargs):  # fmt: skip
+                   num_heads=(0, 2, 4), mlp_ratio=2, **kwargs):  # fmt: skip
     """An `AlterNet` (see there); keyword arguments only, like `build_resnet`."""
     return AlterNet(num_classes, image_size, channels, widths, blocks_per_stage, num_heads, mlp_ratio, **kwargs)

@@ -44,7 +44,8 @@ def test_hessian_vector_products_equal_the_explicit_hessian_times_the_vector(pro
 def test_float64_products_on_tensorflow_and_a_clear_error_elsewhere(problem):
     model, images, labels, explicit = problem
     if keras.backend.backend() != "tensorflow":
-        with pytest.raises(ValueError, match=f"dtype='float64' needs the tensorflow backend: on {keras.backend.backend()}"):
+        backend = keras.backend.backend()
+        with pytest.raises(ValueError, match=f"dtype='float64' needs the tensorflow backend: on {backend}"):
             hessian_operator(model, images, labels, dtype="float64")
         return
     operator = hessian_operator(model, images, labels, dtype="float64")

@@ -38,6 +38,16 @@ def test_the_last_block_of_each_stage_attends_over_the_stage_map(alternet, pixel
     assert not np.allclose(numpy_of(alternet(changed)), numpy_of(alternet(pixels)))
 
 
+def test_by_default_the_first_stage_stays_convolutional_as_in_the_paper():
+    model = build_alternet(num_classes=10, image_size=28, channels=1)
+    assert model.num_heads == (0, 2, 4) and model.widths == (32, 64, 128)
+    assert [(block.name, block.num_heads) for block in model.attention_blocks] == [
+        ("stage1_block1_attention", 2), ("stage2_block1_attention", 4)
+    ]  # fmt: skip
+    tokens = [layer.output.shape[1] for layer in model.layers if layer.name.endswith("_tokens")]
+    assert tokens == [14 * 14, 7 * 7]
+
+
 def test_a_stage_with_zero_heads_stays_convolutional():
     model = build_alternet(num_classes=5, image_size=16, widths=(4, 8), num_heads=(0, 2))
     assert [block.name for block in model.attention_blocks] == ["stage1_block1_attention"]
