@@ -60,7 +60,10 @@ def with_dtype(model, dtype):
     (mixed precision, a float32 head, a float64 analysis), a copy whose every layer uses `dtype`, with
     the same weights. The copy is a plain functional model over new layers; `model` is untouched."""
     # A layer's sublayers (a block's Dense layers) are built with its dtype policy: the top level tells.
-    if all(layer.compute_dtype == dtype for layer in model.layers) and all(v.dtype == dtype for v in model.variables):
+    weights = model.trainable_variables + model.non_trainable_variables  # not the int seed-generator states
+    if all(layer.compute_dtype == dtype for layer in model.layers) and all(
+        v.dtype == dtype for v in weights if "float" in v.dtype
+    ):
         return model
 
     def rebuilt(layer):

@@ -2,6 +2,7 @@
 
 import contextlib
 import dataclasses
+import inspect
 import json
 import math
 import os
@@ -194,6 +195,8 @@ def check_config(config):
         )
     elif config.model not in CNN_BUILDERS:
         get_config(config.model, **config.model_overrides)
+    else:
+        _check_cnn_overrides(config.model, config.model_overrides)
     if config.layer_decay is not None and config.model in CNN_BUILDERS:
         raise ValueError(f"layer_decay={config.layer_decay} needs a ViT or DeiT (decay per block); model is "
                          f"{config.model!r}.")
@@ -213,6 +216,16 @@ def check_config(config):
                 "precision='mixed_float16' does not run on JAX's CPU backend (its matmul has no float16); "
                 "use 'mixed_bfloat16' or 'float32' there."
             )
+
+
+def _check_cnn_overrides(model, overrides):
+    """`model_overrides` of a CNN name arguments of its builder, other than those the data decides."""
+    decided = {"num_classes", "image_size", "channels", "input_normalization", "kwargs"}
+    valid = [name for name in inspect.signature(CNN_BUILDERS[model]).parameters if name not in decided]
+    unknown = sorted(set(overrides) - set(valid))
+    if unknown:
+        raise ValueError(f"model_overrides {unknown} are not arguments of {CNN_BUILDERS[model].__name__}; "
+                         f"valid: {', '.join(valid)}.")
 
 
 def _check_checkpoint(config):

@@ -156,3 +156,21 @@ def test_bad_arguments_are_named(problem):
         hessian_eigenvalues(model, images[..., :1], labels)
     with pytest.raises(ValueError, match="batch_size must be a positive int; got 0"):
         hessian_max_eigenvalue_spectrum(model, images, labels, batch_size=0)
+
+
+def test_a_mixed_precision_model_is_analysed_in_float32(tiny, pixels):
+    tiny["depth"] = 1
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        mixed = keras_vit.build_vit(num_classes=5, **tiny)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    plain = keras_vit.build_vit(num_classes=5, **tiny)
+    plain.set_weights(mixed.get_weights())
+    labels = np.array([0, 1, 2])
+    analysed, reference = hessian_operator(mixed, pixels, labels), hessian_operator(plain, pixels, labels)
+    assert reference.objective.model is plain  # already float32 throughout: used as it is
+    assert analysed.objective.model is not mixed and mixed.compute_dtype == "bfloat16"  # a float32 copy
+    vector = np.random.default_rng(0).standard_normal(reference.size)
+    assert relative_error(analysed.matvec(vector), reference.matvec(vector)) < 1e-6

@@ -39,8 +39,8 @@ def test_the_last_block_of_each_stage_attends_over_the_stage_map(alternet, pixel
 
 
 def test_by_default_the_first_stage_stays_convolutional_as_in_the_paper():
-    model = build_alternet(num_classes=10, image_size=28, channels=1)
-    assert model.num_heads == (0, 2, 4) and model.widths == (32, 64, 128)
+    model = build_alternet(num_classes=10, image_size=28, channels=1, widths=(4, 8, 16))
+    assert model.num_heads == (0, 2, 4)
     assert [(block.name, block.num_heads) for block in model.attention_blocks] == [
         ("stage1_block1_attention", 2), ("stage2_block1_attention", 4)
     ]  # fmt: skip

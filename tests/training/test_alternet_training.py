@@ -29,3 +29,7 @@ def test_alternet_configs_are_checked_before_any_work():
     check_config(TrainConfig(model="alternet", model_overrides={}))
     with pytest.raises(ValueError, match="layer_decay=0.5 needs a ViT or DeiT .* model is 'alternet'"):
         check_config(TrainConfig(model="alternet", model_overrides={}, layer_decay=0.5))
+    with pytest.raises(ValueError, match=r"model_overrides \['class_token', 'depth', 'pooling'\] are not arguments of build_alternet; valid: "
+                                         r"widths, blocks_per_stage, num_heads, mlp_ratio"):
+        check_config(TrainConfig(model="alternet"))  # the default recipe's ViT overrides
+    check_config(TrainConfig(model="alternet", model_overrides=dict(num_heads=(0, 1, 2), mlp_ratio=4)))
