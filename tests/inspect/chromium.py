@@ -11,9 +11,19 @@ import os
 import select
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 
+TRAMPOLINE = """
+import os, sys
+commands, answers = int(sys.argv[1]), int(sys.argv[2])
+os.dup2(commands, 3)
+os.dup2(answers, 4)
+for descriptor in {commands, answers} - {3, 4}:
+    os.close(descriptor)
+os.execvp(sys.argv[3], sys.argv[3:])
+"""
 NAMES = ("chromium", "chromium-browser", "chromium-headless-shell", "google-chrome", "google-chrome-stable")
 
 
@@ -30,16 +40,15 @@ class Browser:
         self._profile = tempfile.TemporaryDirectory()
         commands_read, self._commands = os.pipe()
         self._answers, answers_write = os.pipe()
-
-        def descriptors_3_and_4():  # in the child, before exec
-            os.dup2(commands_read, 3)
-            os.dup2(answers_write, 4)
-
+        arguments = ["--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                     "--no-default-browser-check", "--disable-extensions", "--mute-audio",
+                     f"--user-data-dir={self._profile.name}", "about:blank"]  # fmt: skip
+        # A short Python process moves the pipe ends to descriptors 3 and 4, then becomes the browser: a
+        # preexec_fn is unsafe in a process with threads (pytest's timeout thread), and POSIX sh redirects
+        # only single-digit descriptors.
         self.process = subprocess.Popen(
-            [executable, "--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
-             "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--mute-audio",
-             f"--user-data-dir={self._profile.name}", "about:blank"],
-            preexec_fn=descriptors_3_and_4, pass_fds=(3, 4), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [sys.executable, "-c", TRAMPOLINE, str(commands_read), str(answers_write), executable, *arguments],
+            pass_fds=(commands_read, answers_write), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         os.close(commands_read)
         os.close(answers_write)
