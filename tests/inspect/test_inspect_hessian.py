@@ -174,3 +174,12 @@ def test_a_mixed_precision_model_is_analysed_in_float32(tiny, pixels):
     assert analysed.objective.model is not mixed and mixed.compute_dtype == "bfloat16"  # a float32 copy
     vector = np.random.default_rng(0).standard_normal(reference.size)
     assert relative_error(analysed.matvec(vector), reference.matvec(vector)) < 1e-6
+
+
+def test_eigenvalues_that_do_not_converge_raise_a_clear_error(problem, monkeypatch):
+    from keras_vit.inspect import curvature
+
+    model, images, labels, _ = problem
+    monkeypatch.setattr(curvature, "MAX_RESTARTS", 1)
+    with pytest.raises(RuntimeError, match=r"The top 3 Hessian eigenvalues did not converge to tol=1e-12 .*raise tol"):
+        hessian_eigenvalues(model, images, labels, top_k=3, tol=1e-12)
