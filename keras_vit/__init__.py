@@ -14,10 +14,12 @@ from keras_vit.layers import (
     TransformerBlock,
 )
 from keras_vit.models import (
+    AlterNet,
     ImageClassifier,
     ResNet,
     ViTConfig,
     VisionTransformer,
+    build_alternet,
     build_deit,
     build_resnet,
     build_vit,

@@ -1,7 +1,14 @@
 """Looking inside a built or loaded ViT: attention, rollout, attention distance, position embeddings,
-and the Fourier analysis of feature maps. Needs only the model (no training or data code)."""
+the Fourier analysis of feature maps, and for any Keras classifier the loss Hessian's spectrum and the loss
+landscape. Needs only the model (no training or data code)."""
 
 from keras_vit.inspect.attention import attention_model, attention_weights
+from keras_vit.inspect.curvature import (
+    hessian_density,
+    hessian_eigenvalues,
+    hessian_max_eigenvalue_spectrum,
+    hessian_trace,
+)
 from keras_vit.inspect.distance import attention_distance, mean_attention_distance, patch_distances
 from keras_vit.inspect.frequency import (
     feature_map_variance,
@@ -10,6 +17,7 @@ from keras_vit.inspect.frequency import (
     log_amplitude_spectrum,
     relative_log_amplitude,
 )
+from keras_vit.inspect.landscape import filter_normalized_direction, loss_landscape
 from keras_vit.inspect.maps import token_map
 from keras_vit.inspect.position_similarity import position_embedding_similarity
 from keras_vit.inspect.report import write_report
@@ -21,8 +29,14 @@ __all__ = [
     "attention_rollout",
     "attention_weights",
     "feature_map_variance",
+    "filter_normalized_direction",
     "feature_maps",
     "frequency_analysis",
+    "hessian_density",
+    "hessian_eigenvalues",
+    "hessian_max_eigenvalue_spectrum",
+    "hessian_trace",
+    "loss_landscape",
     "log_amplitude_spectrum",
     "mean_attention_distance",
     "patch_distances",

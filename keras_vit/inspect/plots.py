@@ -138,3 +138,66 @@ def plot_frequency(analyses, path):
     variance_axis.set_yscale("log")
     delta_axis.legend(fontsize=8)
     return _save(figure, path)
+
+
+def _model_colours(names):
+    return {name: f"C{index}" for index, name in enumerate(names)}
+
+
+def plot_hessian(analyses, path):
+    """Park & Kim's Hessian figure for one or more models: `analyses` maps a name to a dict with
+    `max_eigenvalues` `(batches, k)` (the top eigenvalues of each mini-batch's Hessian) and `density`
+    (`hessian_density`'s result). Left: the max-eigenvalue spectra as histograms on shared bins, negative
+    eigenvalues left of the dashed line; right: the eigenvalue densities on a log scale."""
+    colours = _model_colours(analyses)
+    figure = Figure(figsize=(10, 3.6), layout="constrained")
+    spectrum_axis, density_axis = figure.subplots(1, 2)
+    values = np.concatenate([np.ravel(a["max_eigenvalues"]) for a in analyses.values()])
+    bins = np.linspace(min(values.min(), 0.0), values.max(), 40)
+    for name, analysis in analyses.items():
+        eigenvalues = np.ravel(analysis["max_eigenvalues"])
+        negative = np.mean(eigenvalues < 0)
+        spectrum_axis.hist(eigenvalues, bins=bins, alpha=0.5, color=colours[name], label=f"{name} ({negative:.0%} < 0)")
+        density = analysis["density"]
+        density_axis.semilogy(density["grid"], np.maximum(density["density"], 1e-12), color=colours[name], label=name)
+    spectrum_axis.axvline(0, color="grey", linestyle="--", linewidth=1)
+    spectrum_axis.set_xlabel("top Hessian eigenvalues per mini-batch")
+    spectrum_axis.set_ylabel("count")
+    spectrum_axis.set_title("Hessian max eigenvalue spectrum", fontsize=10)
+    spectrum_axis.legend(fontsize=8)
+    density_axis.axvline(0, color="grey", linestyle="--", linewidth=1)
+    density_axis.set_ylim(bottom=1e-6)
+    density_axis.set_xlabel("eigenvalue")
+    density_axis.set_ylabel("density")
+    density_axis.set_title("Hessian eigenvalue density (stochastic Lanczos quadrature)", fontsize=10)
+    density_axis.legend(fontsize=8)
+    return _save(figure, path)
+
+
+def plot_landscape(landscapes, path):
+    """Loss landscapes (`loss_landscape`'s results, by model name): 1-D ones as curves in one panel,
+    2-D ones as one contour panel per model, each around its own loss at distance 0."""
+    one_d = {name: result for name, result in landscapes.items() if result["loss"].ndim == 1}
+    two_d = {name: result for name, result in landscapes.items() if result["loss"].ndim == 2}
+    panels = int(bool(one_d)) + len(two_d)
+    figure = Figure(figsize=(4.2 * panels, 3.6), layout="constrained")
+    axes = list(figure.subplots(1, panels, squeeze=False)[0])
+    colours = _model_colours(landscapes)
+    if one_d:
+        axis = axes.pop(0)
+        for name, result in one_d.items():
+            axis.plot(result["coordinates"], result["loss"], color=colours[name], marker="o", markersize=2, label=name)
+        axis.set_xlabel("distance along a filter-normalized direction")
+        axis.set_ylabel("loss")
+        axis.set_yscale("log")
+        axis.set_title("1-D loss landscape", fontsize=10)
+        axis.legend(fontsize=8)
+    for axis, (name, result) in zip(axes, two_d.items()):
+        coordinates = result["coordinates"]
+        contours = axis.contour(coordinates, coordinates, np.log(result["loss"]).T, levels=20, cmap="viridis")
+        axis.plot(0, 0, "k+")
+        figure.colorbar(contours, ax=axis, label="log loss")
+        axis.set_xlabel("direction 1")
+        axis.set_ylabel("direction 2")
+        axis.set_title(f"{name}: 2-D loss landscape", fontsize=10)
+    return _save(figure, path)

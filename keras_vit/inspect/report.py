@@ -88,16 +88,16 @@ def write_report(model, images, out_dir, *, layer=-1, compare=None, batch_size=3
         "grid_size": list(grid),
         "patch_size": list(patch),
         "num_prefix_tokens": prefix,
-        "mean_attention_distance_px": _json_ready(distances),
-        "frequency": {name: {key: _json_ready(value) for key, value in analysis.items()} for name, analysis in frequency.items()},
+        "mean_attention_distance_px": json_ready(distances),
+        "frequency": {name: {key: json_ready(value) for key, value in analysis.items()} for name, analysis in frequency.items()},
     }
     (out_dir / "numbers.json").write_text(json.dumps(summary, indent=1))
     return paths + [out_dir / "numbers.npz", out_dir / "numbers.json"]
 
 
-def _json_ready(value):
+def json_ready(value):
     if isinstance(value, (list, tuple)):
-        return [_json_ready(item) for item in value]
+        return [json_ready(item) for item in value]
     if isinstance(value, np.ndarray):
         return value.round(5).tolist()
     return value

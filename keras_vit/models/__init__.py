@@ -1,3 +1,4 @@
+from keras_vit.models.alternet import AlterNet, build_alternet
 from keras_vit.models.classifier import ImageClassifier
 from keras_vit.models.configs import CONFIGS, ViTConfig, get_config, list_configs
 from keras_vit.models.resnet import ResNet, build_resnet

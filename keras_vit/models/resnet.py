@@ -6,6 +6,24 @@ from keras_vit.checks import check_num_classes, check_positive_int, to_pair
 from keras_vit.models.classifier import ImageClassifier, dtype_policy_of, pixel_input, preprocessing_layer
 
 
+def check_widths(widths):
+    if not widths or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths):
+        raise ValueError(f"widths must be a non-empty sequence of positive ints; got {widths!r}.")
+    return tuple(widths)
+
+
+def conv_stem(x, width, policy):
+    """3x3 convolution, BN, ReLU at full resolution (small images keep every pixel)."""
+    x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False, dtype=policy, name="stem_conv")(x)
+    x = keras.layers.BatchNormalization(dtype=policy, name="stem_bn")(x)
+    return keras.layers.ReLU(dtype=policy, name="stem_relu")(x)
+
+
+def stage_stride(stage, block):
+    """Every stage after the first halves the resolution in its first block."""
+    return 2 if stage > 0 and block == 0 else 1
+
+
 def residual_block(x, filters, stride, name, policy):
     """Basic ResNet block (two 3x3 convs, BN, ReLU) with a projection shortcut when the shape changes:
     `(output, the block's output layer)`."""
@@ -57,22 +75,16 @@ class ResNet(ImageClassifier):
         check_num_classes(num_classes)
         check_positive_int(channels, "channels")
         check_positive_int(blocks_per_stage, "blocks_per_stage")
-        if not widths or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths):
-            raise ValueError(f"widths must be a non-empty sequence of positive ints; got {widths!r}.")
+        widths = check_widths(widths)
         image_size = to_pair(image_size, "image_size")
         policy = dtype_policy_of(dtype)
         inputs = pixel_input(image_size, channels)
         preprocessing = preprocessing_layer(input_normalization, channels)
-        x = keras.layers.Conv2D(widths[0], 3, padding="same", use_bias=False, dtype=policy, name="stem_conv")(
-            preprocessing(inputs)
-        )
-        x = keras.layers.BatchNormalization(dtype=policy, name="stem_bn")(x)
-        x = keras.layers.ReLU(dtype=policy, name="stem_relu")(x)
+        x = conv_stem(preprocessing(inputs), widths[0], policy)
         feature_layers = []
         for stage, filters in enumerate(widths):
             for block in range(blocks_per_stage):
-                stride = 2 if stage > 0 and block == 0 else 1
-                x, out = residual_block(x, filters, stride, f"stage{stage}_block{block}", policy)
+                x, out = residual_block(x, filters, stage_stride(stage, block), f"stage{stage}_block{block}", policy)
                 feature_layers.append(out)
         x = keras.layers.GlobalAveragePooling2D(dtype=policy, name="pool")(x)
         head = keras.layers.Dense(num_classes, dtype="float32", name="head")

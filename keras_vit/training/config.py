@@ -57,7 +57,8 @@ class TrainConfig:
     `clipnorm` (None: no clipping).
 
     Model kinds: a ViT config name builds a ViT; a distilled DeiT name (`deit_*_distilled_*`)
-    builds a DeiT; `"resnet"` builds the small CNN (`keras_vit.build_resnet`, overrides go to it).
+    builds a DeiT; `"resnet"` builds the small CNN (`keras_vit.build_resnet`, overrides go to it) and
+    `"alternet"` Park & Kim's CNN with attention closing each stage (`keras_vit.build_alternet`).
     Distillation: with `teacher` (a `.keras` file of a model mapping the same images to the
     same classes) the DeiT student trains against it with `DistillationModel`:
     `(1 - distillation_alpha) * CE + distillation_alpha * D`, D `"hard"` or `"soft"` at

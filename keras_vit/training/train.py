@@ -2,6 +2,7 @@
 
 import contextlib
 import dataclasses
+import inspect
 import json
 import math
 import os
@@ -11,7 +12,7 @@ import time
 import keras
 
 from keras_vit.checkpoints import load_checkpoint
-from keras_vit.models import build_resnet, build_vit, get_config, load_model
+from keras_vit.models import build_alternet, build_resnet, build_vit, get_config, load_model
 from keras_vit.training.callbacks import build_callbacks
 from keras_vit.training.config import TrainConfig
 from keras_vit.training.distillation import DistillationModel
@@ -19,6 +20,9 @@ from keras_vit.training.distribution import get_distribution
 from keras_vit.training.layer_decay import layer_decay_multipliers
 from keras_vit.training.optimizer import build_optimizer, peak_learning_rate, schedule_steps
 from keras_vit.training.run_dir import prepare_run_dir, read_history
+
+# The convolutional models `TrainConfig.model` may name besides the ViT / DeiT configs; overrides go to their builders.
+CNN_BUILDERS = {"resnet": build_resnet, "alternet": build_alternet}
 
 
 @dataclasses.dataclass
@@ -190,10 +194,13 @@ def check_config(config):
             "model='auto' reads the architecture from a checkpoint, but no checkpoint is set; "
             "set checkpoint to a pretrained file, or model to a config name from keras_vit.list_configs()."
         )
-    elif config.model != "resnet":
+    elif config.model not in CNN_BUILDERS:
         get_config(config.model, **config.model_overrides)
-    if config.layer_decay is not None and config.model == "resnet":
-        raise ValueError(f"layer_decay={config.layer_decay} needs a ViT or DeiT (decay per block); model is 'resnet'.")
+    else:
+        _check_cnn_overrides(config.model, config.model_overrides)
+    if config.layer_decay is not None and config.model in CNN_BUILDERS:
+        raise ValueError(f"layer_decay={config.layer_decay} needs a ViT or DeiT (decay per block); model is "
+                         f"{config.model!r}.")
     if config.teacher is not None and not os.path.isfile(config.teacher):
         raise FileNotFoundError(f"Teacher model {config.teacher!r} not found: give the path of a .keras file.")
     for field in ("image_size", "channels"):
@@ -212,6 +219,16 @@ def check_config(config):
             )
 
 
+def _check_cnn_overrides(model, overrides):
+    """`model_overrides` of a CNN name arguments of its builder, other than those the data decides."""
+    decided = {"num_classes", "image_size", "channels", "input_normalization", "kwargs"}
+    valid = [name for name in inspect.signature(CNN_BUILDERS[model]).parameters if name not in decided]
+    unknown = sorted(set(overrides) - set(valid))
+    if unknown:
+        raise ValueError(f"model_overrides {unknown} are not arguments of {CNN_BUILDERS[model].__name__}; "
+                         f"valid: {', '.join(valid)}.")
+
+
 def _check_checkpoint(config):
     if config.model_overrides:
         raise ValueError(
@@ -219,9 +236,9 @@ def _check_checkpoint(config):
             f"{config.checkpoint!r}; pass model_overrides={{}} (TrainConfig's default overrides are for its "
             "default model)."
         )
-    if config.model == "resnet":
+    if config.model in CNN_BUILDERS:
         raise ValueError(f"checkpoint {config.checkpoint!r} holds ViT / DeiT weights; model must be 'auto' or a "
-                         "ViT / DeiT config name, not 'resnet'.")
+                         f"ViT / DeiT config name, not {config.model!r}.")
     if config.model != "auto":
         get_config(config.model)
     if not os.path.exists(config.checkpoint):
@@ -293,8 +310,9 @@ def build_model(config, info):
     """The model `config.model` names for the data `info` describes (its image shape, classes and
     class names), its layers under the dtype policy `config.precision` (heads stay float32, so
     logits are float32 under mixed precision): a ViT or DeiT of the config table, the ResNet
-    (`"resnet"`), or with `config.checkpoint` the model loaded from it (a new zero-initialized head
-    unless the checkpoint's has as many classes; position embeddings resampled to the images). With
+    (`"resnet"`) or AlterNet (`"alternet"`), or with `config.checkpoint` the model loaded from it (a
+    new zero-initialized head unless the checkpoint's has as many classes; position embeddings
+    resampled to the images). With
     `config.teacher`, the DeiT student wrapped with its frozen teacher in a `DistillationModel`."""
     height, width, channels = info["image_shape"]
     shape = dict(num_classes=info["num_classes"], image_size=(height, width))
@@ -308,8 +326,8 @@ def build_model(config, info):
                     f"Checkpoint {config.checkpoint!r} takes {model.image_shape[-1]}-channel images, but the "
                     f"data ({config.data}) has {channels} channel(s)."
                 )
-        elif config.model == "resnet":
-            model = build_resnet(**shape, channels=channels, **normalization, **config.model_overrides)
+        elif config.model in CNN_BUILDERS:
+            model = CNN_BUILDERS[config.model](**shape, channels=channels, **normalization, **config.model_overrides)
         else:
             model = build_vit(config.model, **shape, channels=channels, **normalization, **config.model_overrides)
     model.class_names = [str(name) for name in info["class_names"]]

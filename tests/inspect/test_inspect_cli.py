@@ -10,6 +10,8 @@ from keras_vit.cli import main
 from keras_vit.inspect import write_report
 from keras_vit.inference import load_images
 
+# Few products: the curvature options at their smallest useful sizes.
+CHEAP = ["--top-k", "2", "--trace-samples", "3", "--density-steps", "6", "--landscape-steps", "5"]
 FIGURES = ["attention_maps.png", "rollout.png", "attention_distance.png", "position_similarity.png", "frequency.png"]
 
 
@@ -88,3 +90,56 @@ def test_report_of_a_model_without_class_token_or_position_embeddings(tiny, imag
     assert numbers["attention_weights"].shape == (2, 3, 4, 16, 16) and "position_similarity" not in numbers
     # No CLS row: the maps are the mean attention each patch receives in the last block.
     np.testing.assert_allclose(numbers["attention_maps"], numbers["attention_weights"][-1].mean(-2).reshape(3, 4, 4, 4))
+
+
+def test_cli_hessian_landscape_and_explorer_for_a_vit_beside_a_cnn(saved, tmp_path):
+    folder, image_paths = saved
+    cnn = keras_vit.build_resnet(num_classes=5, image_size=16, widths=(4, 8), blocks_per_stage=1)
+    cnn.save(tmp_path / "resnet.keras")
+    out = tmp_path / "out"
+    main(["inspect", str(folder / "vit.keras"), *image_paths, "--out", str(out), "--compare-model",
+          str(tmp_path / "resnet.keras"), "--labels", "3", "0", "--hessian", "--landscape", "--html",
+          *CHEAP])  # fmt: skip
+    for name in ("hessian.png", "landscape.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    curvature = json.loads((out / "curvature.json").read_text())
+    assert set(curvature["models"]) == {"deit", "resnet"} and curvature["num_images"] == 2
+    vit = keras_vit.load_model(folder / "vit.keras")
+    images = load_images(image_paths, (16, 16, 3), resize=False)
+    loss = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(np.array([3, 0]), vit(images), from_logits=True))
+    for name, figures in curvature["models"].items():
+        assert np.array(figures["max_eigenvalues"]).shape == (1, 2)  # one mini-batch of both images, top 2
+        middle = len(figures["landscape/coordinates"]) // 2
+        assert figures["landscape/coordinates"][middle] == 0.0
+        assert figures["landscape/loss"][middle] == pytest.approx(figures["loss"], abs=1e-5)  # JSON: 5 decimals
+    assert curvature["models"]["deit"]["loss"] == pytest.approx(float(loss), rel=1e-5)
+    numbers = np.load(out / "curvature.npz")
+    for name in ("deit", "resnet"):
+        density, grid = numbers[f"{name}/density/density"], numbers[f"{name}/density/grid"]
+        assert np.trapezoid(density, grid) == pytest.approx(1.0, abs=1e-3)
+    np.testing.assert_allclose(numbers["resnet/max_eigenvalues"], curvature["models"]["resnet"]["max_eigenvalues"],
+                               rtol=1e-4)  # fmt: skip
+    html = (out / "explorer.html").read_text()
+    assert html.count("data:image/png;base64,") == 4  # distance, frequency, Hessian and landscape figures
+    assert '"labels": [3, 0]' in html
+
+
+def test_cli_curvature_of_a_cnn_alone_and_its_errors(saved, tmp_path):
+    folder, image_paths = saved
+    cnn = keras_vit.build_resnet(num_classes=5, image_size=16, widths=(4, 8), blocks_per_stage=1,
+                                 class_names=["a", "b", "c", "d", "e"])  # fmt: skip
+    cnn.save(tmp_path / "resnet.keras")
+    out = tmp_path / "cnn"
+    main(["inspect", str(tmp_path / "resnet.keras"), *image_paths, "--out", str(out), "--labels", "b", "e",
+          "--landscape", "--landscape-directions", "2", "--landscape-steps", "5"])  # fmt: skip
+    assert sorted(path.name for path in out.iterdir()) == ["curvature.json", "curvature.npz", "landscape.png"]
+    loss = np.load(out / "curvature.npz")["resnet/landscape/loss"]
+    assert loss.shape == (5, 5) and loss[2, 2] == pytest.approx(json.loads(
+        (out / "curvature.json").read_text())["models"]["resnet"]["loss"], rel=1e-6)  # fmt: skip
+    with pytest.raises(ValueError, match="--hessian and --landscape need the images' classes: give --labels"):
+        main(["inspect", str(tmp_path / "resnet.keras"), *image_paths, "--out", str(out), "--hessian"])
+    with pytest.raises(ValueError, match="Label 'z' is not a class of model 'resnet'; valid: 0 .. 4 or one of a, b"):
+        main(["inspect", str(tmp_path / "resnet.keras"), *image_paths, "--out", str(out), "--hessian",
+              "--labels", "a", "z"])  # fmt: skip
+    with pytest.raises(ValueError, match="--html explores attention and needs a ViT or DeiT"):
+        main(["inspect", str(tmp_path / "resnet.keras"), *image_paths, "--out", str(out), "--html"])
