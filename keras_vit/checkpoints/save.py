@@ -13,14 +13,17 @@ FORMATS = {"timm": ".safetensors", "npz": ".npz"}
 def save_checkpoint(model, path, format="timm"):
     """Write `model`'s weights; returns the path.
 
-    `format="timm"`: a `.safetensors` state dict under timm's `VisionTransformer` names and layouts, for
-    `load_state_dict` of a timm model built with the same arguments (a `pooling="gap"` model is timm's
-    `global_pool="avg", fc_norm=False`; fixed sincos2d position embeddings are written as the equivalent
-    learned table, with zero rows for the prefix tokens). The tests check it against a forward pass
-    written from timm's source (timm itself is not a dependency). The
-    file's metadata also records the image size, heads, LayerNorm epsilon and pooling, which
-    `load_checkpoint` reads back.
-    `format="npz"`: the original Google ViT `.npz` layout (no LayerScale, qk-norm or distillation token).
+    `format="timm"`: a `.safetensors` state dict under timm's `VisionTransformer` names and layouts, which
+    timm's model of the same name (or built with the same arguments) loads strictly: `reg_token`,
+    `norm_pre`, `attn_pool.*`, `fc_norm`, a patch projection without bias for CLIP, a position table
+    without prefix rows for `no_embed_class` (DeiT III, DINOv2 with registers). A `pooling="gap"` model
+    is timm's `global_pool="avg"` with `fc_norm` as the config says; fixed sincos2d position embeddings
+    are written as the equivalent learned table, with zero rows for the prefix tokens. The tests check it
+    against a forward pass written from timm's source (timm itself is not a dependency). The file's
+    metadata also records the image size, heads, LayerNorm epsilon, pooling, activation, `no_embed_class`
+    and input normalization, which `load_checkpoint` reads back.
+    `format="npz"`: the original Google ViT `.npz` layout (no LayerScale, qk-norm, distillation or register
+    token, pre-norm or attention pool).
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(map(repr, FORMATS))}; got {format!r}.")
