@@ -92,10 +92,13 @@ def read_checkpoint(path):
     config_file = config_file or (sibling if sibling.is_file() else None)
     config = json.loads(config_file.read_text()) if config_file is not None else {}
     if is_hf_layout(tensors):
+        tensors = hf_to_timm(tensors)
         if "model_type" in config:
             fields = hf_config_fields(config, config_file)
             normalization = _hf_normalization(config_file.parent)
-        return Checkpoint(hf_to_timm(tensors), fields, source, normalization)
+        if fields.get("pooling", "map") != "map":  # SiglipForImageClassification keeps an attention pool it never calls
+            tensors = {key: value for key, value in tensors.items() if not key.startswith("attn_pool.")}
+        return Checkpoint(tensors, fields, source, normalization)
     if "patch_embed.proj.weight" not in tensors:
         raise ValueError(
             f"{path} is neither a timm ViT state dict (no 'patch_embed.proj.weight') nor a transformers ViT, DeiT, "

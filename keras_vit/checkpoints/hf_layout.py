@@ -156,10 +156,10 @@ def _family_fields(model_type, config, source):
         return fields
     if model_type == "clip_vision_model":
         return dict(norm_pre=True, pooling="token")
-    if config["vision_use_head"]:  # SigLIP
-        return dict(class_token=False, pooling="map")
     if "SiglipForImageClassification" in config.get("architectures", []):  # the mean of the final tokens
         return dict(class_token=False, pooling="gap")
+    if config["vision_use_head"]:  # SigLIP
+        return dict(class_token=False, pooling="map")
     raise ValueError(
         f"{source}: a SigLIP image tower without its attention-pool head (vision_use_head=False) records no "
         "pooling; pass pooling= ('gap': the mean of the final tokens, as SiglipForImageClassification)."

@@ -110,7 +110,8 @@ def _input_normalization(checkpoint, given):
             "(0.229, 0.224, 0.225)) for ImageNet's, ((0.5,), (0.5,)) for [-1, 1], or (0, 1) for pixels scaled to "
             "[0, 1] only."
         )
-    return None if normalization == PLAIN_PIXELS else normalization
+    mean, std = normalization
+    return None if set(mean) == set(PLAIN_PIXELS[0]) and set(std) == set(PLAIN_PIXELS[1]) else normalization
 
 
 def _config(checkpoint, name, image_size, overrides):

@@ -110,7 +110,8 @@ def npz_to_timm(tensors):
     Keys it does not know keep their npz name (and so show up as unexpected).
     """
     rest = _normalize(tensors)
-    big_vision = any("/MultiHeadDotProductAttention_0/" in key for key in rest)
+    big_vision = any(key.startswith("Transformer/encoderblock_") and "/MultiHeadDotProductAttention_0/" in key
+                     for key in rest)  # fmt: skip
     out, fields = {}, {}
 
     def take(npz_key, timm_key, kind):
