@@ -4,6 +4,7 @@ from keras_vit import inspect, layers, performance
 from keras_vit.checkpoints import load_checkpoint, load_weights, resize_position_embeddings, save_checkpoint
 from keras_vit.export import export  # binds `keras_vit.export` to the function, not the subpackage
 from keras_vit.layers import (
+    AttentionPooling,
     DropPath,
     LayerScale,
     MultiHeadSelfAttention,

@@ -48,12 +48,14 @@ def _hf_normalization(folder):
     return tuple(m / factor for m in mean), tuple(s / factor for s in std)
 
 
-def _metadata_normalization(fields):
-    """keras_vit's metadata: `input_normalization` recorded (null: [0, 1] pixels), or None when absent."""
-    if "input_normalization" not in fields:
-        return None
-    value = fields.pop("input_normalization")
-    return PLAIN_PIXELS if value is None else check_normalization(value)
+def _metadata_facts(fields):
+    """`(fields, input_normalization)` of keras_vit's metadata (`fields` empty: none written). keras_vit 0.2
+    wrote `input_normalization` only for a model that had one, and built GELU MLPs only: its files tell both."""
+    if not fields:
+        return fields, None
+    value = fields.pop("input_normalization", None)
+    fields.setdefault("activation", "gelu")
+    return fields, PLAIN_PIXELS if value is None else check_normalization(value)
 
 
 def _folder_files(folder):
@@ -87,7 +89,7 @@ def read_checkpoint(path):
     tensors, fields = files.read_safetensors(path) if suffix == ".safetensors" else (files.read_torch(path), {})
     if "image_size" in fields:
         fields["image_size"] = tuple(fields["image_size"])
-    normalization = _metadata_normalization(fields)
+    fields, normalization = _metadata_facts(fields)
     sibling = path.parent / "config.json"
     config_file = config_file or (sibling if sibling.is_file() else None)
     config = json.loads(config_file.read_text()) if config_file is not None else {}

@@ -115,24 +115,24 @@ def _input_normalization(checkpoint, given):
 
 
 def _config(checkpoint, name, image_size, overrides):
-    """The validated `ViTConfig` for the checkpoint: the named row (the caller's, else the one the file names)
-    with the file's recorded fields and the caller's overrides, or the architecture read from the file."""
-    source, tensors = checkpoint.source, checkpoint.tensors
-    if name is not None or checkpoint.name is not None:
-        fields = dict(overrides) if name is not None else {**checkpoint.fields, **overrides}
-        fields.pop("image_size", None)
-        if image_size is None:
-            image_size = checkpoint.fields.get("image_size") if name is None else None
-        return resolve_config(name or checkpoint.name, image_size=image_size, **fields), name or checkpoint.name
-    fields = infer_fields(tensors, {**checkpoint.fields, **overrides}, source)
-    if fields.get("position_embedding") == "learned" and "no_embed_class" not in fields:
-        num_prefix = _num_prefix_tokens(tensors)
-        grid = position_grid(tensors, num_prefix, fields["patch_size"], checkpoint.fields.get("image_size"),
-                             None if image_size is None else _grid(image_size, fields["patch_size"]), source)  # fmt: skip
-        fields["no_embed_class"] = bool(num_prefix) and position_prefix_rows(tensors, grid) == 0
-    if image_size is None:
-        image_size = _image_size(checkpoint, fields, source)
-    return resolve_config(None, image_size=image_size, **fields), None
+    """`(ViTConfig, table name or None)` for the checkpoint: the caller's named row with the caller's overrides;
+    else the row the file names, with the fields and image size it records; else the architecture read from the
+    file (`infer_fields`), whose prefix tokens have positions unless its table lacks their rows."""
+    source, tensors, recorded = checkpoint.source, checkpoint.tensors, checkpoint.fields
+    row = name or checkpoint.name
+    if row is not None:
+        fields = dict(overrides) if name is not None else {**recorded, **overrides}
+        recorded_size = fields.pop("image_size", None)
+        size = image_size if image_size is not None or name is not None else recorded_size
+        return resolve_config(row, image_size=size, **fields), row
+    fields = infer_fields(tensors, {**recorded, **overrides}, source)
+    if fields["position_embedding"] == "learned" and "no_embed_class" not in fields:
+        requested = None if image_size is None else _grid(image_size, fields["patch_size"])
+        grid = position_grid(tensors, _num_prefix_tokens(tensors), fields["patch_size"], recorded.get("image_size"),
+                             requested, source)  # fmt: skip
+        fields["no_embed_class"] = _num_prefix_tokens(tensors) > 0 and position_prefix_rows(tensors, grid) == 0
+    size = image_size if image_size is not None else _image_size(checkpoint, fields, source)
+    return resolve_config(None, image_size=size, **fields), None
 
 
 def _grid(image_size, patch_size):

@@ -144,3 +144,22 @@ def test_a_table_without_prefix_rows_folds_into_a_model_with_them_and_back(tmp_p
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(from_deit3.patch_encoder.position_embeddings)[:, 0], 0.0)
     np.testing.assert_allclose(logits(from_deit3, images), logits(deit3, images), atol=1e-5)
     np.testing.assert_allclose(logits(from_plain, images), logits(plain, images), atol=1e-5)
+
+
+def test_files_of_the_previous_keras_vit_release_tell_what_it_wrote(tmp_path, make_vit, images, logits):
+    """keras_vit 0.2 recorded image size, heads, epsilon and pooling; it wrote a normalization only for a model
+    that had one, and built GELU MLPs only. A CLS-less model of it (an activation timm's models differ in)
+    loads as it was."""
+    from safetensors import safe_open
+
+    model = make_vit(class_token=False, pooling="gap")
+    path = keras_vit.save_checkpoint(model, tmp_path / "new.safetensors")
+    with safe_open(path, framework="numpy") as file:
+        recorded = json.loads(file.metadata()["keras_vit"])
+    old = {key: recorded[key] for key in ("image_size", "num_heads", "layer_norm_epsilon", "pooling")}
+    save_file(load_file(path), tmp_path / "old.safetensors", metadata={"format": "pt", "keras_vit": json.dumps(old)})
+
+    loaded = keras_vit.load_checkpoint(tmp_path / "old.safetensors")
+
+    assert loaded.config.activation == "gelu" and loaded.input_normalization is None
+    np.testing.assert_array_equal(logits(loaded, images), logits(model, images))
