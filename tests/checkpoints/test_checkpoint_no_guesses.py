@@ -163,3 +163,15 @@ def test_files_of_the_previous_keras_vit_release_tell_what_it_wrote(tmp_path, ma
 
     assert loaded.config.activation == "gelu" and loaded.input_normalization is None
     np.testing.assert_array_equal(logits(loaded, images), logits(model, images))
+
+
+@pytest.mark.parametrize(
+    "switches, recorded",
+    [(dict(activation="quick_gelu"), "'activation': 'quick_gelu'"), (dict(layer_norm_epsilon=1e-5), "1e-05"),
+     (dict(pooling="gap"), "'pooling': 'gap'")],
+)
+def test_the_npz_writer_refuses_what_the_layout_cannot_say(tmp_path, make_vit, switches, recorded):
+    model = make_vit(**switches)
+    with pytest.raises(ValueError, match=f"npz .* cannot record .*{recorded}.* format='timm'"):
+        keras_vit.save_checkpoint(model, tmp_path / "vit.npz", format="npz")
+    assert not (tmp_path / "vit.npz").exists()
