@@ -40,10 +40,13 @@ def _hf_normalization(folder):
     if not path.is_file():
         return None
     processor = json.loads(path.read_text())
+    normalize = processor.get("do_normalize", True)
+    if normalize and not {"image_mean", "image_std"} <= set(processor):
+        return None
     factor = 255.0 * processor.get("rescale_factor", 1 / 255) if processor.get("do_rescale", True) else 255.0
     if abs(factor - 1.0) < 1e-9:
         factor = 1.0
-    mean, std = (processor["image_mean"], processor["image_std"]) if processor.get("do_normalize", True) else (0, 1)
+    mean, std = (processor["image_mean"], processor["image_std"]) if normalize else (0, 1)
     mean, std = check_normalization((mean, std))
     return tuple(m / factor for m in mean), tuple(s / factor for s in std)
 

@@ -135,3 +135,15 @@ def test_transformers_refusals_name_the_unsupported_part(tmp_path):
     with pytest.raises(ValueError, match=r"hidden_act 'relu' is not supported; keras_vit's MLPs use 'gelu', "
                                          r"'gelu_pytorch_tanh', 'quick_gelu'"):
         keras_vit.load_checkpoint(tmp_path / "relu")
+
+
+def test_an_image_processor_without_normalization_means_pixels_scaled_to_0_1(tmp_path, pixels):
+    model, _ = _clip_vision()
+    hf_model = _save(model, transformers.CLIPImageProcessor(do_normalize=False), tmp_path)
+
+    loaded = keras_vit.load_checkpoint(tmp_path)
+
+    assert loaded.input_normalization is None
+    with torch.no_grad():
+        want = hf_model(pixel_values=_torch_pixels(pixels, ((0.0,), (1.0,)))).pooler_output.numpy()
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(pixels)), want, atol=1e-4)
