@@ -5,6 +5,7 @@ from keras_vit.checkpoints import load_checkpoint, load_weights, resize_position
 from keras_vit.export import export  # binds `keras_vit.export` to the function, not the subpackage
 from keras_vit.inference import evaluate, predict
 from keras_vit.layers import (
+    AttentionPooling,
     DropPath,
     LayerScale,
     MultiHeadSelfAttention,

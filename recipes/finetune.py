@@ -1,4 +1,5 @@
-"""Fine-tune a pretrained ViT checkpoint on an image folder or a tfds dataset, at a chosen resolution.
+"""Fine-tune a pretrained ViT checkpoint (ViT, DeiT, DeiT III, DINOv2, CLIP, SigLIP) on an image folder or a tfds
+dataset, at a chosen resolution.
 
     python recipes/finetune.py --checkpoint vit.safetensors --data folder --data-dir DIR --image-size 64 \\
         --epochs 3 --timm-output tuned.safetensors
@@ -6,15 +7,17 @@
     keras-vit train --recipe recipes/finetune.py --checkpoint vit.safetensors --data-dir DIR --image-size 64
 
 DIR is an image folder with `train/<class>/*.jpg|png` and `test/<class>/*.jpg|png` (for `tfds:` sources, the
-TensorFlow Datasets folder, optional). Any checkpoint `keras_vit.load_checkpoint` reads works (timm,
-transformers, Google npz): its architecture is read from the file (`--model NAME` makes the file fit a named
-config instead), the head is replaced for the data's classes (zero init; kept when the checkpoint's has as
-many) and the position embeddings are resampled to the images' size (the data's own, or `--image-size H`,
-`--image-size "(H, W)"`).
+TensorFlow Datasets folder, optional). Any checkpoint `keras_vit.load_checkpoint` reads works (timm files and
+folders, transformers folders, Google / big_vision npz): its architecture is read from the file and the config
+stored with it (`--model NAME` makes the file fit a named config instead), the head is replaced for the data's
+classes (zero init; kept when the checkpoint's has as many) and the position embeddings are resampled to the
+images' size (the data's own, or `--image-size H`, `--image-size "(H, W)"`).
 
 This is `keras-vit train` with the `RECIPE` below: AdamW with warm-up and cosine decay, layer-wise
-learning-rate decay, a model that maps its raw pixel inputs to [-1, 1], no weight decay on biases, norms,
-tokens and position embeddings. Every `keras-vit train` option applies (`--layer-decay None` turns layer decay off). The run
+learning-rate decay, a model that normalizes its raw pixel inputs with the mean and std the checkpoint
+records (timm's pretrained_cfg, transformers' image processor, keras_vit's metadata; a checkpoint that
+records none needs `--input-normalization MEAN STD`, e.g. `0.5 0.5` for [-1, 1]), no weight decay on
+biases, norms, tokens and position embeddings. Every `keras-vit train` option applies (`--layer-decay None` turns layer decay off). The run
 folder (`runs/finetune`, or `--output-dir`) receives `model.keras` and the rest; `--timm-output
 PATH.safetensors` (this script only, not `keras-vit train`) also writes the final weights in timm's layout.
 """
@@ -33,7 +36,7 @@ RECIPE = TrainConfig(
     model="auto",  # the checkpoint's architecture
     model_overrides={},
     data="folder",
-    input_normalization=((0.5,), (0.5,)),  # the model maps pixels to [-1, 1], as timm's and big_vision's ViTs are trained
+    input_normalization=None,  # the checkpoint's: the mean and std its weights were trained with
     augment="light",
     epochs=3,
     batch_size=32,

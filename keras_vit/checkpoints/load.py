@@ -3,58 +3,92 @@
 import keras
 import numpy as np
 
-from keras_vit.checkpoints.architecture import infer_fields, num_classes_of, position_grid
-from keras_vit.checkpoints.checkpoint import read_checkpoint
+from keras_vit.checkpoints.architecture import (
+    head_inputs,
+    infer_fields,
+    num_classes_of,
+    position_grid,
+    position_prefix_rows,
+)
+from keras_vit.checkpoints.checkpoint import PLAIN_PIXELS, read_checkpoint
 from keras_vit.checkpoints.resample import resample_position_table
 from keras_vit.checkpoints.timm_layout import assign, model_entries
-from keras_vit.checks import check_num_classes, to_pair
+from keras_vit.checks import check_bool, check_normalization, check_num_classes, to_pair
 from keras_vit.models import VisionTransformer, get_config
 from keras_vit.models.configs import describes
 from keras_vit.models.vit import resolve_config
 
 HEAD_KEYS = ("head.weight", "head.bias", "head_dist.weight", "head_dist.bias")
+PREFIX_KEYS = ("cls_token", "dist_token", "reg_token")  # timm's order of the prefix tokens
 
 
-def fit_position_embeddings(tensors, encoder, known_image_size, source):
-    """`tensors` with `pos_embed` shaped for `encoder`: zero rows added for prefix tokens the checkpoint
-    gave no position (timm's `no_embed_class`, big_vision), and the patch rows resampled (bicubic) from the
-    checkpoint's grid to the encoder's. Anything that still does not fit is left for the mismatch report."""
+def _num_prefix_tokens(tensors):
+    return sum(tensors[key].shape[1] for key in PREFIX_KEYS if key in tensors)
+
+
+def _fold_prefix_positions(tensors, rows):
+    """The prefix tokens with their position rows `(1, T, dim)` added: the same tokens entering the first
+    block, for a model whose table has no prefix rows (timm's `no_embed_class`)."""
+    tensors, start = dict(tensors), 0
+    for key in PREFIX_KEYS:
+        if key in tensors:
+            count = tensors[key].shape[1]
+            tensors[key] = tensors[key] + rows[:, start : start + count]
+            start += count
+    return tensors
+
+
+def fit_position_embeddings(tensors, encoder, known_image_size, source, antialias=True):
+    """`tensors` with `pos_embed` shaped for `encoder`: zero rows added for prefix tokens the checkpoint gave no
+    position (timm's `no_embed_class`, big_vision) when the encoder's table has them, or the checkpoint's
+    prefix rows added to the prefix tokens when it has none; the patch rows resampled (bicubic, antialiased
+    as timm unless `antialias=False`) from the checkpoint's grid to the encoder's. Both are exact: a prefix
+    token's position is a constant added to it. Anything that still does not fit is left for the mismatch
+    report."""
     if "pos_embed" not in tensors or encoder.position_embedding == "none":
         return tensors
-    num_prefix = int("cls_token" in tensors) + int("dist_token" in tensors)
+    num_prefix = _num_prefix_tokens(tensors)
     patch_weight = tensors.get("patch_embed.proj.weight")
     patch_size = tuple(patch_weight.shape[2:]) if patch_weight is not None else encoder.patch_size
     grid = position_grid(tensors, num_prefix, patch_size, known_image_size, encoder.grid_size, source)
-    table = tensors["pos_embed"]
-    if num_prefix and table.shape[1] == grid[0] * grid[1]:
+    table, rows = tensors["pos_embed"], position_prefix_rows(tensors, grid)
+    # A fixed sincos2d table is written (and so read) with zero rows for every prefix token.
+    wanted = encoder.num_prefix_tokens if encoder.position_embedding == "sincos2d" else encoder.num_position_prefix_tokens
+    if rows == 0 and wanted:
         table = np.concatenate([np.zeros((1, num_prefix, table.shape[2]), table.dtype), table], axis=1)
+    elif rows and not wanted:
+        tensors, table = _fold_prefix_positions(tensors, table[:, :rows]), table[:, rows:]
     if tuple(grid) != tuple(encoder.grid_size):
-        table = resample_position_table(table, num_prefix, grid, encoder.grid_size)
+        table = resample_position_table(table, wanted, grid, encoder.grid_size, antialias)
     return {**tensors, "pos_embed": table}
 
 
-def _load_into(model, checkpoint, skip=()):
+def _load_into(model, checkpoint, skip=(), antialias=True):
     entries = [entry for entry in model_entries(model) if entry.key not in skip]
     tensors = {key: value for key, value in checkpoint.tensors.items() if key not in skip}
-    tensors = fit_position_embeddings(tensors, model.patch_encoder, checkpoint.fields.get("image_size"), checkpoint.source)
+    known_size = checkpoint.fields.get("image_size")
+    tensors = fit_position_embeddings(tensors, model.patch_encoder, known_size, checkpoint.source, antialias)
     assign(entries, tensors, checkpoint.source)
 
 
-def load_weights(model, path):
+def load_weights(model, path, antialias=True):
     """Load a checkpoint (any format `load_checkpoint` reads) into an existing `VisionTransformer`; returns it.
 
     Every model weight must have a tensor of the right shape and every tensor a weight, else a
     `ValueError` lists the missing, unexpected and wrongly shaped tensors by name, and nothing is
-    assigned. Position embeddings trained on another patch grid are resampled (bicubic) to the model's.
-    The model keeps its own `input_normalization`.
+    assigned. Position embeddings trained on another patch grid are resampled (bicubic, antialiased as
+    timm's `resample_abs_pos_embed` unless `antialias=False`) to the model's. The model keeps its own
+    `input_normalization`.
     """
-    _load_into(model, read_checkpoint(path))
+    check_bool(antialias, "antialias")
+    _load_into(model, read_checkpoint(path), antialias=antialias)
     return model
 
 
-def _default_image_size(checkpoint, fields, source):
+def _image_size(checkpoint, fields, source):
+    """The image size the checkpoint was trained at: recorded, else its position table's grid."""
     tensors = checkpoint.tensors
-    num_prefix = int(fields["class_token"]) + int(fields["distillation_token"])
+    num_prefix = int(fields["class_token"]) + int(fields["distillation_token"]) + fields["reg_tokens"]
     known = checkpoint.fields.get("image_size")
     grid = position_grid(tensors, num_prefix, fields["patch_size"], known, None, source)
     if grid is None:
@@ -65,51 +99,110 @@ def _default_image_size(checkpoint, fields, source):
     return (grid[0] * patch[0], grid[1] * patch[1])
 
 
-def load_checkpoint(path, name=None, *, num_classes=None, image_size=None, input_normalization=None, class_names=None):
+def _input_normalization(checkpoint, given):
+    """The model's `input_normalization`: the caller's, else the checkpoint's; (0, 1) means [0, 1] pixels (None)."""
+    normalization = given if given is not None else checkpoint.input_normalization
+    if normalization is None:
+        raise ValueError(
+            f"{checkpoint.source} does not record the input normalization its weights were trained with (the mean "
+            "and std of timm's config.json pretrained_cfg, of transformers' preprocessor_config.json, or keras_vit's "
+            "metadata); pass input_normalization=(mean, std) on the [0, 1] pixel scale, e.g. ((0.485, 0.456, 0.406), "
+            "(0.229, 0.224, 0.225)) for ImageNet's, ((0.5,), (0.5,)) for [-1, 1], or (0, 1) for pixels scaled to "
+            "[0, 1] only."
+        )
+    mean, std = normalization
+    return None if set(mean) == set(PLAIN_PIXELS[0]) and set(std) == set(PLAIN_PIXELS[1]) else normalization
+
+
+def _config(checkpoint, name, image_size, overrides):
+    """`(ViTConfig, table name or None)` for the checkpoint: the caller's named row with the caller's overrides;
+    else the row the file names, with the fields and image size it records; else the architecture read from the
+    file (`infer_fields`), whose prefix tokens have positions unless its table lacks their rows."""
+    source, tensors, recorded = checkpoint.source, checkpoint.tensors, checkpoint.fields
+    row = name or checkpoint.name
+    if row is not None:
+        fields = dict(overrides) if name is not None else {**recorded, **overrides}
+        recorded_size = fields.pop("image_size", None)
+        size = image_size if image_size is not None or name is not None else recorded_size
+        return resolve_config(row, image_size=size, **fields), row
+    fields = infer_fields(tensors, {**recorded, **overrides}, source)
+    if fields["position_embedding"] == "learned" and "no_embed_class" not in fields:
+        requested = None if image_size is None else _grid(image_size, fields["patch_size"])
+        grid = position_grid(tensors, _num_prefix_tokens(tensors), fields["patch_size"], recorded.get("image_size"),
+                             requested, source)  # fmt: skip
+        fields["no_embed_class"] = _num_prefix_tokens(tensors) > 0 and position_prefix_rows(tensors, grid) == 0
+    size = image_size if image_size is not None else _image_size(checkpoint, fields, source)
+    return resolve_config(None, image_size=size, **fields), None
+
+
+def _grid(image_size, patch_size):
+    (height, width), (ph, pw) = to_pair(image_size, "image_size"), to_pair(patch_size, "patch_size")
+    return (height // ph, width // pw)
+
+
+def load_checkpoint(path, name=None, *, num_classes=None, image_size=None, input_normalization=None, class_names=None,
+                    antialias=True, **overrides):  # fmt: skip
     """Build a `VisionTransformer` with a checkpoint's weights.
 
     Args:
         path: a timm or transformers state dict (`.safetensors`; `.pth`/`.pt`/`.bin` through
-            `torch.load(weights_only=True)`, never unpickling other objects), a transformers ViT/DeiT
-            folder (`config.json` + `model.safetensors` or `pytorch_model.bin`), or a Google ViT /
-            big_vision `.npz`.
-        name: a config from `list_configs()`; the checkpoint must then fit it. Without it the
-            architecture is read from the file (see `keras_vit.checkpoints.architecture`).
+            `torch.load(weights_only=True)`, never unpickling other objects), a transformers folder
+            (`config.json` + `model.safetensors` or `pytorch_model.bin`) of a ViT, DeiT, DINOv2 (with
+            registers), CLIP or SigLIP model, a timm folder (its `config.json` and weights), or a Google
+            ViT / big_vision `.npz`. A `config.json` beside a single file is read too.
+        name: a config from `list_configs()`; the checkpoint must then fit it. Without it: the
+            architecture timm's `config.json` names when the table has it, else the architecture read
+            from the file and its recorded config (see `keras_vit.checkpoints.architecture`).
         num_classes: a new classification head of this size, initialized to zeros (big_vision's
             fine-tuning convention: the first logits are all 0). None keeps the checkpoint's head, or
             builds a headless model (`include_top=False`) when it has none.
         image_size: int or `(h, w)`; position embeddings are resampled (bicubic over the patch grid,
             prefix tokens kept) from the checkpoint's grid. Default: the checkpoint's.
         input_normalization: `(mean, std)` the weights expect (see `VisionTransformer`); default: what
-            the file records (keras_vit's metadata, transformers' `preprocessor_config.json`), else none
-            (inputs scaled to [0, 1]).
+            the checkpoint records (keras_vit's metadata, timm's `pretrained_cfg`, transformers'
+            `preprocessor_config.json`), and an error naming this argument when it records none. `(0, 1)`
+            says the weights take pixels scaled to [0, 1] only (the model's `input_normalization` is then None).
         class_names: the names of the classes, in label order.
+        antialias: resample position embeddings as timm's `resample_abs_pos_embed` does by default
+            (torch's antialiased bicubic); False: torch's plain bicubic.
+        **overrides: `ViTConfig` fields the checkpoint does not record, as the error for a missing one
+            names them (`num_heads`, `pooling`, `activation`), or fields of `name`'s row to replace.
 
     The model takes raw pixels in [0, 255] and applies the normalization itself.
-    Raises `ValueError` listing missing, unexpected and wrongly shaped tensors when the file does not
-    fit the architecture.
+    Raises `ValueError` naming each fact the checkpoint does not tell (and the argument that supplies
+    it), and listing missing, unexpected and wrongly shaped tensors when the file does not fit the
+    architecture.
     """
     if num_classes is not None:
         check_num_classes(num_classes)
     if image_size is not None:
         image_size = to_pair(image_size, "image_size")
+    if input_normalization is not None:
+        input_normalization = check_normalization(input_normalization)
+    check_bool(antialias, "antialias")
+    get_config(name, **overrides)  # unknown names and fields, before reading the file
     checkpoint = read_checkpoint(path)
-    fields = infer_fields(checkpoint.tensors, checkpoint.fields, checkpoint.source) if name is None else {}
-    if image_size is None:
-        image_size = get_config(name).image_size if name else _default_image_size(checkpoint, fields, checkpoint.source)
-    checkpoint_classes = num_classes_of(checkpoint.tensors)
+    normalization = _input_normalization(checkpoint, input_normalization)
+    config, table_name = _config(checkpoint, name, image_size, overrides)
+    checkpoint_classes, inputs = num_classes_of(checkpoint.tensors), head_inputs(checkpoint.tensors)
+    width = checkpoint.tensors["patch_embed.proj.weight"].shape[0]
+    new_head = num_classes is not None and (num_classes != checkpoint_classes or inputs != width)
+    if not new_head and inputs not in (None, width):
+        raise ValueError(
+            f"{checkpoint.source}: its head takes {inputs} inputs, not the {width} pooled features keras_vit's heads "
+            "read (transformers' Dinov2ForImageClassification reads the CLS token beside the mean patch token); "
+            "pass num_classes= to replace it with a new head."
+        )
     classes = checkpoint_classes if num_classes is None else num_classes
-    config = resolve_config(name, image_size=image_size, **fields)
     model = VisionTransformer(
         config,
         classes,
         include_top=classes is not None,
         class_names=class_names,
-        input_normalization=checkpoint.input_normalization if input_normalization is None else input_normalization,
-        name=name if describes(name, config) else None,
+        input_normalization=normalization,
+        name=table_name if describes(table_name, config) else None,
     )
-    new_head = num_classes is not None and num_classes != checkpoint_classes
-    _load_into(model, checkpoint, skip=HEAD_KEYS if new_head else ())
+    _load_into(model, checkpoint, skip=HEAD_KEYS if new_head else (), antialias=antialias)
     if new_head:
         for head in model.heads:
             for variable in head.weights:

@@ -5,8 +5,11 @@ Original names: `embedding`, `cls`, `Transformer/posembed_input/pos_embedding`,
 `Transformer/encoder_norm`, `head`. big_vision names its block parts `MultiHeadDotProductAttention_0`,
 `LayerNorm_1`, `MlpBlock_0`, keeps `pos_embedding` at the top (patch tokens only: its CLS token has
 no position), may prefix everything with `params/` (or `params/img/`, `opt/target/`), and may
-stack the blocks on a leading axis under `Transformer/encoderblock/` (scanned). Flax kernels are
-`(in, out)`; attention kernels split the heads: query `(dim, heads, head_dim)`, out `(heads, head_dim, dim)`.
+stack the blocks on a leading axis under `Transformer/encoderblock/` (scanned), and may pool with a
+`MAPHead_0` (SigLIP: a `probe` query, attention, `LayerNorm_0`, `MlpBlock_0`; timm's `attn_pool`).
+Flax kernels are `(in, out)`; attention kernels split the heads: query `(dim, heads, head_dim)`, out
+`(heads, head_dim, dim)`. The pooling follows from the file: the CLS token (`cls`) when there is one,
+attention pooling with a `MAPHead_0`, else the mean of the tokens.
 """
 
 import re
@@ -72,13 +75,43 @@ def _normalize(tensors):
     return out
 
 
+def _attention_to_timm(rest, scope, timm_prefix, groups, fields):
+    """The Flax `MultiHeadDotProductAttention` at `scope` in timm's layout under `timm_prefix`, its query, key
+    and value fused as `groups` says (`[("qkv", [0, 1, 2])]` for a block, `[("q", [0]), ("kv", [1, 2])]` for
+    the MAP head, whose query is the probe's); records `num_heads` from the query kernel."""
+    out = {}
+    for suffix, timm_suffix in (("kernel", "weight"), ("bias", "bias")):
+        keys = [f"{scope}{part}/{suffix}" for part in ("query", "key", "value")]
+        if not all(key in rest for key in keys):
+            continue  # left under their npz names: reported as unexpected
+        arrays = [rest.pop(key) for key in keys]
+        if suffix == "kernel":  # (dim, heads, head_dim) -> timm's (out, in)
+            fields["num_heads"] = int(arrays[0].shape[1])
+            arrays = [array.reshape(array.shape[0], -1).T for array in arrays]
+        else:
+            arrays = [array.reshape(-1) for array in arrays]
+        for name, indices in groups:
+            out[f"{timm_prefix}{name}.{timm_suffix}"] = np.concatenate([arrays[index] for index in indices], axis=0)
+    if scope + "out/kernel" in rest:
+        kernel = rest.pop(scope + "out/kernel")
+        out[timm_prefix + "proj.weight"] = kernel.reshape(-1, kernel.shape[-1]).T
+    if scope + "out/bias" in rest:
+        out[timm_prefix + "proj.bias"] = rest.pop(scope + "out/bias")
+    return out
+
+
+_MAP_HEAD = "MAPHead_0/"
+
+
 def npz_to_timm(tensors):
-    """`(timm tensors, fields)`: fields holds `num_heads`, read from the query kernel's shape.
+    """`(timm tensors, fields)`: fields holds `num_heads`, read from the query kernel's shape, and the
+    `pooling` the file's parts imply.
 
     Keys it does not know keep their npz name (and so show up as unexpected).
     """
     rest = _normalize(tensors)
-    big_vision = any("/MultiHeadDotProductAttention_0/" in key for key in rest)
+    big_vision = any(key.startswith("Transformer/encoderblock_") and "/MultiHeadDotProductAttention_0/" in key
+                     for key in rest)  # fmt: skip
     out, fields = {}, {}
 
     def take(npz_key, timm_key, kind):
@@ -93,21 +126,17 @@ def npz_to_timm(tensors):
         npz_block, timm_block = f"Transformer/encoderblock_{index}/", f"blocks.{index}."
         for timm_key, npz_key, kind in names:
             take(npz_block + npz_key, timm_block + timm_key, kind)
-        scope = npz_block + attention
-        kernels = [f"{scope}{part}/kernel" for part in ("query", "key", "value")]
-        if all(key in rest for key in kernels):
-            query = rest[kernels[0]]
-            fields["num_heads"] = int(query.shape[1])
-            out[timm_block + "attn.qkv.weight"] = np.concatenate(
-                [rest.pop(key).reshape(query.shape[0], -1) for key in kernels], axis=1
-            ).T
-        biases = [f"{scope}{part}/bias" for part in ("query", "key", "value")]
-        if all(key in rest for key in biases):
-            out[timm_block + "attn.qkv.bias"] = np.concatenate([rest.pop(key).reshape(-1) for key in biases])
-        if scope + "out/kernel" in rest:
-            kernel = rest.pop(scope + "out/kernel")
-            out[timm_block + "attn.proj.weight"] = kernel.reshape(-1, kernel.shape[-1]).T
-        take(scope + "out/bias", timm_block + "attn.proj.bias", "copy")
+        out.update(_attention_to_timm(rest, npz_block + attention, timm_block + "attn.", [("qkv", [0, 1, 2])], fields))
+    if _MAP_HEAD + "probe" in rest:
+        take(_MAP_HEAD + "probe", "attn_pool.latent", "copy")
+        scope = _MAP_HEAD + "MultiHeadDotProductAttention_0/"
+        out.update(_attention_to_timm(rest, scope, "attn_pool.", [("q", [0]), ("kv", [1, 2])], {}))
+        take(_MAP_HEAD + "LayerNorm_0/scale", "attn_pool.norm.weight", "copy")
+        take(_MAP_HEAD + "LayerNorm_0/bias", "attn_pool.norm.bias", "copy")
+        for index, fc in enumerate(("fc1", "fc2")):
+            take(f"{_MAP_HEAD}MlpBlock_0/Dense_{index}/kernel", f"attn_pool.mlp.{fc}.weight", "dense")
+            take(f"{_MAP_HEAD}MlpBlock_0/Dense_{index}/bias", f"attn_pool.mlp.{fc}.bias", "copy")
+    fields["pooling"] = "token" if "cls_token" in out else "map" if "attn_pool.latent" in out else "gap"
     out.update(rest)
     return out, fields
 

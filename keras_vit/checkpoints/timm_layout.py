@@ -1,8 +1,9 @@
 """The name mapping between a keras_vit model's variables and timm's `VisionTransformer` state dict.
 
 A model is read by the parts a `VisionTransformer` declares, not by variable paths: its
-`patch_encoder`, its `blocks` in order, its `norm`, `head` and `head_dist` (a DeiT's second head). timm stores Linear weights `(out, in)` and Conv2d weights `(out, in, kh, kw)`;
-Keras stores `(in, out)` and `(kh, kw, in, out)`.
+`patch_encoder`, `norm_pre`, its `blocks` in order, its `norm`, an attention `pool` (timm's `attn_pool`),
+`fc_norm`, `head` and `head_dist` (a DeiT's second head). timm stores Linear weights `(out, in)` and
+Conv2d weights `(out, in, kh, kw)`; Keras stores `(in, out)` and `(kh, kw, in, out)`.
 """
 
 import dataclasses
@@ -10,6 +11,7 @@ import dataclasses
 import keras
 import numpy as np
 
+from keras_vit.layers import AttentionPooling
 from keras_vit.models.vit import check_vision_transformer
 
 
@@ -90,11 +92,14 @@ def _patch_encoder_entries(encoder):
         entries = [Entry("patch_embed.proj.weight", projection.kernel, "conv")]
     else:
         entries = [Entry("patch_embed.proj.weight", projection.kernel, "patch_dense", encoder.patch_size)]
-    entries.append(Entry("patch_embed.proj.bias", projection.bias))
+    if encoder.use_bias:
+        entries.append(Entry("patch_embed.proj.bias", projection.bias))
     if encoder.class_token:
         entries.append(Entry("cls_token", encoder.cls_token))
     if encoder.distillation_token:
         entries.append(Entry("dist_token", encoder.dist_token))
+    if encoder.reg_tokens:
+        entries.append(Entry("reg_token", encoder.reg_token))
     if encoder.position_embedding == "learned":
         entries.append(Entry("pos_embed", encoder.position_embeddings))
     elif encoder.position_embedding == "sincos2d":
@@ -115,13 +120,29 @@ def _block_entries(index, block):
     return entries
 
 
+def _attention_pool_entries(pool):
+    """timm's `AttentionPoolLatent`: `latent`, `q`, `kv`, `proj`, `norm`, `mlp.fc1`, `mlp.fc2`."""
+    entries = [Entry("attn_pool.latent", pool.latent)]
+    for name in ("q", "kv", "proj"):
+        entries += _dense(f"attn_pool.{name}.", getattr(pool, name))
+    entries += _norm("attn_pool.norm.", pool.norm)
+    return entries + _dense("attn_pool.mlp.fc1.", pool.fc1) + _dense("attn_pool.mlp.fc2.", pool.fc2)
+
+
 def model_entries(model):
     """Every variable of the `VisionTransformer` `model` with its timm name."""
     check_vision_transformer(model, "A timm-layout checkpoint")
     entries = _patch_encoder_entries(model.patch_encoder)
+    if model.norm_pre is not None:
+        entries += _norm("norm_pre.", model.norm_pre)
     for index, block in enumerate(model.blocks):
         entries += _block_entries(index, block)
-    entries += _norm("norm.", model.norm)
+    if model.norm is not None:
+        entries += _norm("norm.", model.norm)
+    if isinstance(model.pool, AttentionPooling):
+        entries += _attention_pool_entries(model.pool)
+    if model.fc_norm is not None:
+        entries += _norm("fc_norm.", model.fc_norm)
     for key, head in zip(("head.", "head_dist."), model.heads):
         entries += _dense(key, head)
     return entries

@@ -1,4 +1,5 @@
 from keras_vit.layers.attention import MultiHeadSelfAttention
+from keras_vit.layers.attention_pool import AttentionPooling
 from keras_vit.layers.conv_stem import ConvStem
 from keras_vit.layers.layer_norm import LayerNorm
 from keras_vit.layers.patch_encoder import PatchEncoder
@@ -8,6 +9,7 @@ from keras_vit.layers.regularization import DropPath, LayerScale
 from keras_vit.layers.transformer_block import TransformerBlock
 
 __all__ = [
+    "AttentionPooling",
     "ConvStem",
     "DropPath",
     "LayerNorm",

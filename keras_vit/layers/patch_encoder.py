@@ -5,8 +5,10 @@ from keras_vit.layers.conv_stem import ConvStem, stem_widths
 from keras_vit.layers.patches import Patches
 from keras_vit.layers.position_embeddings import sincos_2d
 from keras_vit.checks import (
+    check_bool,
     check_choice,
     check_divisible,
+    check_non_negative_int,
     check_positive_int,
     check_rate,
     check_stem_entry_width,
@@ -22,8 +24,9 @@ class PatchEncoder(keras.layers.Layer):
     """Images to a token sequence: patch projection, prefix tokens, position embeddings.
 
     `(B, H, W, C)` -> `(B, T + N, dim)` with `N = (H/ph) * (W/pw)` patch tokens after
-    `T` prefix tokens: the CLS token (if `class_token`), then the distillation token
-    (if `distillation_token`).
+    `T = num_prefix_tokens` prefix tokens: the CLS token (if `class_token`), then the
+    distillation token (if `distillation_token`) or the `reg_tokens` register tokens (Darcet et
+    al. 2024, DINOv2's `_reg` models; timm's `reg_token`), in timm's order.
 
     The projection is either a strided `Conv2D` (`patch_embedding="conv"`) or `Patches`
     followed by a `Dense` (`"linear"`); the Dense kernel `(ph*pw*C, dim)` is the conv
@@ -34,8 +37,13 @@ class PatchEncoder(keras.layers.Layer):
     that stem with a stride-1 3x3 convolution of that width (`ConvStem(entry_width=...)`).
 
     Position embeddings: `"learned"` covers prefix and patch tokens, as timm's
-    `pos_embed` `(1, T + N, dim)`, initialized N(0, 0.02); `"sincos2d"` is big_vision's
+    `pos_embed` `(1, T + N, dim)`, initialized N(0, 0.02), or the patch tokens only,
+    `(1, N, dim)`, with `no_embed_class=True` (timm's `no_embed_class`: DeiT III, DINOv2 with
+    registers; added before the prefix tokens are put in front); `"sincos2d"` is big_vision's
     fixed table, added to the patch tokens only; `"none"` adds nothing.
+    `num_position_prefix_tokens` says how many prefix tokens have a row in the table.
+    `use_bias=False` drops the patch projection's bias (timm's CLIP models, which normalize the
+    tokens before the blocks instead).
     """
 
     def __init__(
@@ -48,6 +56,9 @@ class PatchEncoder(keras.layers.Layer):
         distillation_token=False,
         dropout=0.0,
         stem_entry_width=0,
+        reg_tokens=0,
+        no_embed_class=False,
+        use_bias=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -63,7 +74,26 @@ class PatchEncoder(keras.layers.Layer):
         self.class_token = bool(class_token)
         self.distillation_token = bool(distillation_token)
         self.dropout = check_rate(dropout, "dropout")
-        self.num_prefix_tokens = int(self.class_token) + int(self.distillation_token)
+        self.reg_tokens = check_non_negative_int(reg_tokens, "reg_tokens", zero_means="none")
+        if self.reg_tokens and self.distillation_token:
+            raise ValueError(
+                f"reg_tokens={reg_tokens} with a distillation token: no model puts register tokens beside "
+                "DeiT's distillation token; use one or the other."
+            )
+        self.no_embed_class = check_bool(no_embed_class, "no_embed_class")
+        if self.no_embed_class and self.position_embedding != "learned":
+            raise ValueError(
+                "no_embed_class=True leaves the prefix tokens out of a learned position table; with "
+                f"position_embedding={position_embedding!r} there is none to leave them out of."
+            )
+        self.use_bias = check_bool(use_bias, "use_bias")
+        self.num_prefix_tokens = int(self.class_token) + int(self.distillation_token) + self.reg_tokens
+
+    @property
+    def num_position_prefix_tokens(self):
+        """The prefix tokens with a row in the position table (before the patch rows): all of them for a
+        learned table, none with `no_embed_class` or a fixed sincos2d table."""
+        return self.num_prefix_tokens if self.position_embedding == "learned" and not self.no_embed_class else 0
 
     def build(self, input_shape):
         if len(input_shape) != 4:
@@ -78,19 +108,24 @@ class PatchEncoder(keras.layers.Layer):
 
         if self.patch_embedding == "conv":
             self.projection = keras.layers.Conv2D(
-                self.dim, self.patch_size, strides=self.patch_size, dtype=self.dtype_policy, name="projection"
-            )
+                self.dim, self.patch_size, strides=self.patch_size, use_bias=self.use_bias, dtype=self.dtype_policy,
+                name="projection",
+            )  # fmt: skip
             self.projection.build(input_shape)
         elif self.patch_embedding == "conv_stem":
             self.stem = ConvStem(
                 self.dim, self.patch_size, entry_width=self.stem_entry_width, dtype=self.dtype_policy, name="stem"
             )
             self.stem.build(input_shape)
-            self.projection = keras.layers.Conv2D(self.dim, 1, dtype=self.dtype_policy, name="projection")
+            self.projection = keras.layers.Conv2D(
+                self.dim, 1, use_bias=self.use_bias, dtype=self.dtype_policy, name="projection"
+            )
             self.projection.build(self.stem.compute_output_shape(input_shape))
         else:
             self.patches = Patches(self.patch_size, dtype=self.dtype_policy, name="patches")
-            self.projection = keras.layers.Dense(self.dim, dtype=self.dtype_policy, name="projection")
+            self.projection = keras.layers.Dense(
+                self.dim, use_bias=self.use_bias, dtype=self.dtype_policy, name="projection"
+            )
             self.projection.build((None, self.num_patches, self.patch_size[0] * self.patch_size[1] * channels))
 
         token_init = keras.initializers.TruncatedNormal(stddev=0.02)
@@ -100,9 +135,14 @@ class PatchEncoder(keras.layers.Layer):
             )
         if self.distillation_token:
             self.dist_token = self.add_weight(shape=(1, 1, self.dim), initializer=token_init, name="dist_token")
+        if self.reg_tokens:  # timm's init, as the CLS token's
+            self.reg_token = self.add_weight(
+                shape=(1, self.reg_tokens, self.dim), initializer=keras.initializers.RandomNormal(stddev=1e-6),
+                name="reg_token",
+            )  # fmt: skip
         if self.position_embedding == "learned":
             self.position_embeddings = self.add_weight(
-                shape=(1, self.num_prefix_tokens + self.num_patches, self.dim),
+                shape=(1, self.num_position_prefix_tokens + self.num_patches, self.dim),
                 initializer=keras.initializers.RandomNormal(stddev=0.02),
                 name="position_embeddings",
             )
@@ -123,9 +163,9 @@ class PatchEncoder(keras.layers.Layer):
             x = ops.reshape(self.projection(self.stem(images, training=training)), (-1, self.num_patches, self.dim))
         else:
             x = self.projection(self.patches(images))
-        if self.position_embedding == "sincos2d":
+        if self.position_embedding == "sincos2d" or self.no_embed_class:  # patch rows only
             x = x + ops.cast(self.position_embeddings, x.dtype)
-        # Broadcast each (1, 1, dim) token over the batch by adding it to zeros shaped like one
+        # Broadcast each (1, k, dim) token over the batch by adding it to zeros shaped like one
         # patch column: this keeps the batch dimension dynamic without a shape lookup.
         batch_zeros = ops.zeros_like(x[:, :1, :])
         prefix = []
@@ -133,9 +173,11 @@ class PatchEncoder(keras.layers.Layer):
             prefix.append(batch_zeros + ops.cast(self.cls_token, x.dtype))
         if self.distillation_token:
             prefix.append(batch_zeros + ops.cast(self.dist_token, x.dtype))
+        if self.reg_tokens:
+            prefix.append(batch_zeros + ops.cast(self.reg_token, x.dtype))  # (B, 1, dim) + (1, R, dim)
         if prefix:
             x = ops.concatenate(prefix + [x], axis=1)
-        if self.position_embedding == "learned":
+        if self.position_embedding == "learned" and not self.no_embed_class:
             x = x + ops.cast(self.position_embeddings, x.dtype)
         return self.dropout_layer(x, training=training)
 
@@ -155,4 +197,7 @@ class PatchEncoder(keras.layers.Layer):
             "distillation_token": self.distillation_token,
             "dropout": self.dropout,
             "stem_entry_width": self.stem_entry_width,
+            "reg_tokens": self.reg_tokens,
+            "no_embed_class": self.no_embed_class,
+            "use_bias": self.use_bias,
         }

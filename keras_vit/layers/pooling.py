@@ -3,11 +3,14 @@ from keras import ops
 
 from keras_vit.checks import check_choice
 
-POOLINGS = ("token", "gap")
-# "distillation" takes the second token (DeiT's distillation token); it is not a model-level pooling choice.
-TOKEN_POOLINGS = POOLINGS + ("distillation",)
-# How many prefix tokens each pooling reads (gap reads the patch tokens only).
-PREFIX_TOKENS_READ = {"token": 1, "distillation": 2, "gap": 0}
+# A model's pooling: the CLS token, the mean of the patch tokens, or multi-head attention pooling
+# (`AttentionPooling`, "map").
+POOLINGS = ("token", "gap", "map")
+# What `TokenPooling` computes: "distillation" takes the second token (DeiT's distillation token); it is
+# not a model-level pooling choice.
+TOKEN_POOLINGS = ("token", "gap", "distillation")
+# How many prefix tokens each pooling reads (0: it reads the patch tokens, so every token's final value).
+PREFIX_TOKENS_READ = {"token": 1, "distillation": 2, "gap": 0, "map": 0}
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")

@@ -1,26 +1,10 @@
-import math
-
 import keras
-from keras import ops
 
+from keras_vit.layers.activations import get_activation
 from keras_vit.layers.attention import MultiHeadSelfAttention, first_tokens
 from keras_vit.layers.layer_norm import LayerNorm
 from keras_vit.layers.regularization import DropPath, LayerScale
 from keras_vit.checks import check_heads, check_positive_int, check_positive_number, check_rate
-
-
-def gelu(x):
-    """Exact GELU, `0.5 x (1 + erf(x / sqrt 2))`.
-
-    Under torch, its fused kernel (written out, the formula costs five tensor passes forward and
-    more backward, about 15% of a training step). Elsewhere written out with `erf`: TensorFlow's
-    own exact GELU emits an `Erfc` op that ONNX Runtime rejects, and JAX's is built on `erfc`
-    (exponentials and selects), which makes a training step of the ViT about 4% slower than
-    `erf`'s polynomial. The outputs agree to float32 rounding.
-    """
-    if keras.backend.backend() == "torch":
-        return ops.gelu(x, approximate=False)
-    return 0.5 * x * (1.0 + ops.erf(x * ops.cast(1.0 / math.sqrt(2.0), x.dtype)))
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
@@ -29,7 +13,8 @@ class TransformerBlock(keras.layers.Layer):
 
     `(B, N, dim)` -> `(B, N, dim)`; with `return_attention_scores=True` in `call`, also
     the attention weights `(B, num_heads, N, N)`. The MLP is `dim -> mlp_dim -> dim`
-    with exact GELU. Each residual branch optionally passes LayerScale (`init_values`)
+    with `activation` (`keras_vit.layers.activations`: "gelu", exact, by default; "gelu_tanh";
+    "quick_gelu"). Each residual branch optionally passes LayerScale (`init_values`)
     and per-sample drop-path (`drop_path`).
     """
 
@@ -44,9 +29,12 @@ class TransformerBlock(keras.layers.Layer):
         qkv_bias=True,
         qk_norm=False,
         layer_norm_epsilon=1e-6,
+        activation="gelu",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.activation = activation
+        self.activation_fn = get_activation(activation)
         self.num_heads = check_positive_int(num_heads, "num_heads")
         self.mlp_dim = check_positive_int(mlp_dim, "mlp_dim")
         self.dropout = check_rate(dropout, "dropout")
@@ -76,7 +64,7 @@ class TransformerBlock(keras.layers.Layer):
             name="attn",
         )
         self.norm2 = LayerNorm(epsilon=eps, dtype=policy, name="norm2")
-        self.fc1 = keras.layers.Dense(self.mlp_dim, activation=gelu, dtype=policy, name="fc1")
+        self.fc1 = keras.layers.Dense(self.mlp_dim, activation=self.activation_fn, dtype=policy, name="fc1")
         self.fc2 = keras.layers.Dense(dim, dtype=policy, name="fc2")
         self.mlp_dropout = keras.layers.Dropout(self.dropout)
         self.drop_path_layer = DropPath(self.drop_path, dtype=policy)
@@ -133,4 +121,5 @@ class TransformerBlock(keras.layers.Layer):
             "qkv_bias": self.qkv_bias,
             "qk_norm": self.qk_norm,
             "layer_norm_epsilon": self.layer_norm_epsilon,
+            "activation": self.activation,
         }

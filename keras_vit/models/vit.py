@@ -1,4 +1,5 @@
-"""`VisionTransformer`: ViT and DeiT as one model object, and `build_vit` / `build_deit`."""
+"""`VisionTransformer`: ViT, DeiT and the families timm builds from the same model (DeiT III, DINOv2, CLIP's image
+tower, SigLIP) as one model object, and `build_vit` / `build_deit`."""
 
 import dataclasses
 import types
@@ -6,15 +7,28 @@ import types
 import keras
 
 from keras_vit.checks import check_num_classes
-from keras_vit.layers import LayerNorm, PatchEncoder, TokenPooling, TransformerBlock
+from keras_vit.layers import AttentionPooling, LayerNorm, PatchEncoder, TokenPooling, TransformerBlock
 from keras_vit.layers.pooling import PREFIX_TOKENS_READ
 from keras_vit.models.classifier import ImageClassifier, dtype_policy_of, pixel_input, preprocessing_layer
 from keras_vit.models.configs import ViTConfig, config_from_dict, describes, get_config, validate_config
 
 
+def _pool(config, num_prefix_tokens, policy):
+    if config.pooling == "map":
+        return AttentionPooling(
+            config.num_heads, config.mlp_dim, num_prefix_tokens, activation=config.activation,
+            layer_norm_epsilon=config.layer_norm_epsilon, dtype=policy, name="pool",
+        )  # fmt: skip
+    return TokenPooling(config.pooling, num_prefix_tokens, dtype=policy, name="pool")
+
+
+def _norm(config, policy, name, present=True):
+    return LayerNorm(epsilon=config.layer_norm_epsilon, dtype=policy, name=name) if present else None
+
+
 def _build_parts(config, num_classes, include_top, input_normalization, policy):
-    """The layers of a ViT for `config`, not yet connected."""
-    num_prefix_tokens = int(config.class_token) + int(config.distillation_token)
+    """The layers of a ViT for `config`, not yet connected; absent parts are None."""
+    num_prefix_tokens = int(config.class_token) + int(config.distillation_token) + config.reg_tokens
     head_names = ("head", "head_dist") if config.distillation_token else ("head",)
     return types.SimpleNamespace(
         preprocessing=preprocessing_layer(input_normalization, config.channels),
@@ -26,10 +40,14 @@ def _build_parts(config, num_classes, include_top, input_normalization, policy):
             position_embedding=config.position_embedding,
             class_token=config.class_token,
             distillation_token=config.distillation_token,
+            reg_tokens=config.reg_tokens,
+            no_embed_class=config.no_embed_class,
+            use_bias=not config.norm_pre,  # timm: CLIP normalizes the tokens instead
             dropout=config.dropout,
             dtype=policy,
             name="patch_encoder",
         ),
+        norm_pre=_norm(config, policy, "norm_pre", config.norm_pre),
         blocks=[
             TransformerBlock(
                 config.num_heads,
@@ -42,17 +60,20 @@ def _build_parts(config, num_classes, include_top, input_normalization, policy):
                 qkv_bias=config.qkv_bias,
                 qk_norm=config.qk_norm,
                 layer_norm_epsilon=config.layer_norm_epsilon,
+                activation=config.activation,
                 dtype=policy,
                 name=f"block_{index}",
             )
             for index in range(config.depth)
         ],
-        norm=LayerNorm(epsilon=config.layer_norm_epsilon, dtype=policy, name="norm"),
+        # With fc_norm the final norm moves after the pooling (timm's global_pool="avg", fc_norm=True).
+        norm=_norm(config, policy, "norm", not config.fc_norm),
         pools=[
-            TokenPooling(config.pooling, num_prefix_tokens, dtype=policy, name="pool"),
+            _pool(config, num_prefix_tokens, policy),
             *([TokenPooling("distillation", num_prefix_tokens, dtype=policy, name="pool_dist")]
               if config.distillation_token else []),
         ],  # fmt: skip
+        fc_norm=_norm(config, policy, "fc_norm", config.fc_norm),
         head_dropout=keras.layers.Dropout(config.dropout, dtype=policy, name="head_dropout") if include_top else None,
         # float32 heads: logits stay float32 under mixed precision.
         heads=[keras.layers.Dense(num_classes, dtype="float32", name=name) for name in head_names] if include_top else [],
@@ -65,11 +86,17 @@ def _head_outputs(parts, images, training=None, query_tokens=None):
     """Raw pixels `(B, H, W, C)` -> one `(B, num_classes)` logits tensor per head (`(B, dim)` pooled
     features per pooling without a top). `query_tokens=k`: the last block computes its first `k` tokens only."""
     x = parts.patch_encoder(parts.preprocessing(images), training=training)
+    if parts.norm_pre is not None:
+        x = parts.norm_pre(x)
     for block in parts.blocks[:-1]:
         x = block(x, training=training)
     shortcut = {} if query_tokens is None else {"query_tokens": query_tokens}  # the graph records no None
-    x = parts.norm(parts.blocks[-1](x, training=training, **shortcut))
+    x = parts.blocks[-1](x, training=training, **shortcut)
+    if parts.norm is not None:
+        x = parts.norm(x)
     pooled = [pool(x) for pool in parts.pools]
+    if parts.fc_norm is not None:
+        pooled = [parts.fc_norm(features) for features in pooled]
     if not parts.heads:
         return pooled
     return [head(parts.head_dropout(features, training=training)) for head, features in zip(parts.heads, pooled)]
@@ -86,15 +113,18 @@ class VisionTransformer(ImageClassifier):
     Raw pixels `(B, H, W, C)` in [0, 255] (the input convention of `keras_vit.models.classifier`)
     -> logits `(B, num_classes)` (float32 under mixed precision), or pooled features `(B, dim)`
     without a top. The graph: `preprocessing` (rescaling and normalization), `patch_encoder`
-    (patch projection, CLS [and distillation] token, positions), `blocks`, `norm`, `pool`, the
-    `head` (and, for a distilled DeiT, `head_dist` on the distillation token; the output is the
-    mean of both heads, as the DeiT paper and timm infer; `head_outputs` gives each).
+    (patch projection, CLS [and distillation, or register] tokens, positions), `norm_pre` (CLIP),
+    `blocks`, `norm`, `pool` (a `TokenPooling`, or an `AttentionPooling` for `pooling="map"`),
+    `fc_norm` (instead of `norm`, after an average pooling), the `head` (and, for a distilled DeiT,
+    `head_dist` on the distillation token; the output is the mean of both heads, as the DeiT paper
+    and timm infer; `head_outputs` gives each). The config's switches (`ViTConfig`) cover DeiT III,
+    DINOv2 (with registers), the CLIP image towers and SigLIP as timm builds them.
 
     Training computes less: when the pooling reads only the prefix tokens (CLS, distillation), the
     last block's queries, MLP and the final norm are computed for those tokens alone (its keys and
     values still come from every token). The outputs and gradients are those of the full graph;
     inference, `predict`, export and inspection run the full graph, so every token of every block
-    is there to see.
+    is there to see. Average and attention pooling read every patch token: no shortcut.
 
     Args:
         config: a `ViTConfig` (or its fields as a dict).
@@ -108,8 +138,8 @@ class VisionTransformer(ImageClassifier):
         dtype: the dtype policy of the layers (default: the global policy); heads stay float32.
 
     Attributes: `config`, `num_classes`, `include_top`, `class_names`, `input_normalization`, and
-    the parts `preprocessing`, `patch_encoder`, `blocks` (in order), `norm`, `pool` / `pool_dist`,
-    `head` / `head_dist` (None when absent).
+    the parts `preprocessing`, `patch_encoder`, `norm_pre`, `blocks` (in order), `norm`, `pool` /
+    `pool_dist`, `fc_norm`, `head` / `head_dist` (None when absent).
     """
 
     def __init__(
@@ -144,9 +174,11 @@ class VisionTransformer(ImageClassifier):
         self.config = config
         self.include_top = bool(include_top)
         self.patch_encoder = parts.patch_encoder
+        self.norm_pre = parts.norm_pre
         self.blocks = parts.blocks
         self.norm = parts.norm
         self.pool, self.pool_dist = (parts.pools + [None])[:2]
+        self.fc_norm = parts.fc_norm
         self.head_dropout = parts.head_dropout
         self.head, self.head_dist = (parts.heads + [None, None])[:2]
         self._average = parts.average
@@ -165,8 +197,9 @@ class VisionTransformer(ImageClassifier):
 
     def _parts(self):
         return types.SimpleNamespace(
-            preprocessing=self.preprocessing, patch_encoder=self.patch_encoder, blocks=self.blocks, norm=self.norm,
-            pools=self.pools, head_dropout=self.head_dropout, heads=self.heads, average=self._average,
+            preprocessing=self.preprocessing, patch_encoder=self.patch_encoder, norm_pre=self.norm_pre,
+            blocks=self.blocks, norm=self.norm, pools=self.pools, fc_norm=self.fc_norm, head_dropout=self.head_dropout,
+            heads=self.heads, average=self._average,
         )  # fmt: skip
 
     def head_outputs(self, images, training=None):
@@ -183,13 +216,16 @@ class VisionTransformer(ImageClassifier):
     def no_weight_decay(self):
         """timm's rule: every variable with at most one axis, the position embeddings and the prefix tokens."""
         encoder = self.patch_encoder
-        extra = [getattr(encoder, name, None) for name in ("position_embeddings", "cls_token", "dist_token")]
+        extra = [getattr(encoder, name, None) for name in ("position_embeddings", "cls_token", "dist_token", "reg_token")]
         listed = super().no_weight_decay()
         return listed + [v for v in extra if v is not None and v.trainable and all(v is not w for w in listed)]
 
     def layer_groups(self):
-        """`[[patch_encoder], [block_0], ..., [block_{L-1}], [norm, head(s)]]`, from the input up (BEiT / timm)."""
-        return [[self.patch_encoder], *[[block] for block in self.blocks], [self.norm, *self.heads]]
+        """`[[patch_encoder, norm_pre], [block_0], ..., [block_{L-1}], [norm, pool, fc_norm, head(s)]]` (the parts
+        present), from the input up (BEiT / timm)."""
+        present = lambda *layers: [layer for layer in layers if layer is not None]  # noqa: E731
+        top = present(self.norm, self.pool if isinstance(self.pool, AttentionPooling) else None, self.fc_norm)
+        return [present(self.patch_encoder, self.norm_pre), *[[block] for block in self.blocks], [*top, *self.heads]]
 
     def get_config(self):
         return {
@@ -236,7 +272,7 @@ def build_vit(
         name: a name from `list_configs()`, or None to give every field by keyword.
         num_classes: number of output logits; may be None when `include_top=False`.
         image_size: int or `(h, w)`; overrides the config's image size.
-        pooling: `"token"` (CLS token) or `"gap"` (mean of patch tokens).
+        pooling: `"token"` (CLS token), `"gap"` (mean of patch tokens) or `"map"` (attention pooling).
         include_top: with the classification head, the model maps images
             `(B, H, W, C)` to logits `(B, num_classes)` (float32 under mixed precision);
             without it, to pooled features `(B, dim)`.

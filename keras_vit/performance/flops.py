@@ -2,9 +2,10 @@
 
 Convention: one multiply-add is 2 FLOPs, and only the matrix products are counted (the
 patch projection or conv stem, QKV and output projections, the two attention products `Q K^T` and
-`A V`, the MLP and the head). Element-wise work — LayerNorm, GELU, softmax, biases,
-residual adds, position embeddings — is left out, as fvcore and most papers do; it is a
-few percent of the total (GELU over the MLP's hidden units is the largest part).
+`A V`, the MLP, an attention-pool head (`pooling="map"`) and the head). Element-wise work —
+LayerNorm (`norm_pre` and `fc_norm` too), GELU, softmax, biases, residual adds, position
+embeddings — is left out, as fvcore and most papers do; it is a few percent of the total (GELU
+over the MLP's hidden units is the largest part). Register tokens are tokens like the others.
 
 A training step (forward + backward) costs about 3x the forward FLOPs: the backward pass
 computes the gradient with respect to both the activations and the weights of every
@@ -30,17 +31,18 @@ def flop_breakdown(model_or_config, image_size=None, num_classes=None):
     Returns:
         dict with int values: `patch_embedding`, `qkv`, `attention_scores` (`Q K^T`),
         `attention_values` (`A V`), `attention_output` (the output projection), `mlp`,
-        `head`.
+        `head`; and `attention_pool` for `pooling="map"` (its one query over the patch tokens:
+        the query, key/value and output projections, both attention products and its MLP).
     """
     config, num_classes = _config_and_classes(model_or_config, num_classes)
     image_size = to_pair(config.image_size if image_size is None else image_size, "image_size")
     patch_size = to_pair(config.patch_size, "patch_size")
     check_divisible(image_size, patch_size)
     patches = (image_size[0] // patch_size[0]) * (image_size[1] // patch_size[1])
-    tokens = int(config.class_token) + int(config.distillation_token) + patches
+    tokens = int(config.class_token) + int(config.distillation_token) + config.reg_tokens + patches
     dim, depth = config.dim, config.depth
     heads = 2 if config.distillation_token else 1
-    return dict(
+    breakdown = dict(
         patch_embedding=_patch_embedding_flops(config, image_size, patch_size, patches),
         qkv=depth * 2 * tokens * dim * 3 * dim,
         # Each head multiplies (tokens, head_dim) by (head_dim, tokens); heads * head_dim = dim.
@@ -50,6 +52,16 @@ def flop_breakdown(model_or_config, image_size=None, num_classes=None):
         mlp=depth * 2 * tokens * dim * config.mlp_dim * 2,
         head=heads * 2 * dim * num_classes if num_classes else 0,
     )
+    if config.pooling == "map":
+        breakdown["attention_pool"] = _attention_pool_flops(dim, config.mlp_dim, patches)
+    return breakdown
+
+
+def _attention_pool_flops(dim, mlp_dim, patches):
+    """One query token attending over the patch tokens, then its output projection and MLP."""
+    projections = 2 * dim * dim + 2 * patches * dim * 2 * dim + 2 * dim * dim  # q (one token), kv, proj
+    attention = 2 * patches * dim + 2 * patches * dim  # q k^T and a v for one query
+    return projections + attention + 2 * dim * mlp_dim * 2
 
 
 def _patch_embedding_flops(config, image_size, patch_size, patches):

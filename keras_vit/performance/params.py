@@ -8,14 +8,15 @@ from keras_vit.models.configs import ViTConfig, get_config
 
 
 def _patch_embedding_params(config, patch_size):
+    bias = 0 if config.norm_pre else config.dim  # timm's CLIP: a norm before the blocks, no projection bias
     if config.patch_embedding != "conv_stem":
-        return patch_size[0] * patch_size[1] * config.channels * config.dim + config.dim
+        return patch_size[0] * patch_size[1] * config.channels * config.dim + bias
     total, channels = 0, config.channels
     widths = ([config.stem_entry_width] if config.stem_entry_width else []) + stem_widths(config.dim, patch_size)
     for width in widths:  # a bias-free 3x3 convolution and BatchNorm (scale, offset, mean, variance)
         total += 9 * channels * width + 4 * width
         channels = width
-    return total + channels * config.dim + config.dim  # the 1x1 projection
+    return total + channels * config.dim + bias  # the 1x1 projection
 
 
 def parameter_count(config, num_classes=1000):
@@ -28,8 +29,9 @@ def parameter_count(config, num_classes=1000):
     image_size, patch_size = to_pair(config.image_size, "image_size"), to_pair(config.patch_size, "patch_size")
     dim, mlp_dim = config.dim, config.mlp_dim
     num_patches = (image_size[0] // patch_size[0]) * (image_size[1] // patch_size[1])
-    num_prefix = int(config.class_token) + int(config.distillation_token)
-    positions = {"learned": num_prefix + num_patches, "sincos2d": num_patches, "none": 0}[config.position_embedding]
+    num_prefix = int(config.class_token) + int(config.distillation_token) + config.reg_tokens
+    prefix_rows = 0 if config.no_embed_class else num_prefix
+    positions = {"learned": prefix_rows + num_patches, "sincos2d": num_patches, "none": 0}[config.position_embedding]
     encoder = _patch_embedding_params(config, patch_size) + num_prefix * dim + positions * dim
     block = (
         2 * dim  # norm1
@@ -40,5 +42,10 @@ def parameter_count(config, num_classes=1000):
         + dim * mlp_dim + mlp_dim + mlp_dim * dim + dim  # fc1, fc2
         + (2 * dim if config.init_values is not None else 0)  # ls1, ls2
     )
+    norms = 2 * dim * (1 + int(config.norm_pre))  # the final norm (or fc_norm after the pooling), norm_pre
+    pool = 0
+    if config.pooling == "map":  # a latent query, q, kv and output projections, a norm and an MLP
+        pool = dim + (dim * dim + dim) + (2 * dim * dim + 2 * dim) + (dim * dim + dim) + 2 * dim
+        pool += dim * mlp_dim + mlp_dim + mlp_dim * dim + dim
     heads = (2 if config.distillation_token else 1) * (dim * num_classes + num_classes) if num_classes else 0
-    return encoder + config.depth * block + 2 * dim + heads
+    return encoder + config.depth * block + norms + pool + heads

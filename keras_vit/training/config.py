@@ -44,7 +44,8 @@ class TrainConfig:
     The model takes raw pixels and normalizes them itself: `input_normalization` is an optional
     `(mean, std)` on the [0, 1] scale, each a number or one number per channel, that it applies
     after scaling to [0, 1] (`((0.5,), (0.5,))` maps to [-1, 1], as timm's and big_vision's ViTs
-    expect); None: [0, 1], or with a checkpoint the normalization the file records.
+    expect); None: [0, 1], or with a checkpoint the normalization the checkpoint records (an
+    error naming `input_normalization` when it records none; `(0, 1)` says [0, 1] pixels).
 
     Batch size and learning rate: `batch_size` is per replica, so the global batch is
     `batch_size * num_replicas`, and the peak learning rate scales linearly with it:

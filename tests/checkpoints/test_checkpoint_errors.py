@@ -105,15 +105,19 @@ def test_transformers_config_with_another_activation_is_refused(tmp_path, saved)
 def test_what_shapes_cannot_tell_must_be_recorded(tmp_path, saved, make_vit):
     tensors, _ = saved
     save_file(tensors, tmp_path / "no_metadata.safetensors")
-    with pytest.raises(ValueError, match="width 32 is not a multiple of timm's head width 64"):
+    with pytest.raises(ValueError, match=r"does not record the input normalization .* pass input_normalization="):
         keras_vit.load_checkpoint(tmp_path / "no_metadata.safetensors")
+    with pytest.raises(ValueError, match=r"does not record its number of attention heads \(shapes give only the width "
+                                         r"32\); its pooling: .*Pass num_heads=, pooling= to load_checkpoint"):
+        keras_vit.load_checkpoint(tmp_path / "no_metadata.safetensors", input_normalization=(0, 1))
 
     wide = keras_vit.save_checkpoint(make_vit(**NANO_SHAPES, image_size=(8, 24)), tmp_path / "wide.safetensors")
     unmarked = load_file(wide)
     save_file(unmarked, tmp_path / "wide_plain.safetensors")
+    told_facts = dict(input_normalization=(0, 1), num_heads=1, pooling="token")
     with pytest.raises(ValueError, match="cannot tell the patch grid of its 13 position embeddings"):
-        keras_vit.load_checkpoint(tmp_path / "wide_plain.safetensors")
-    told = keras_vit.load_checkpoint(tmp_path / "wide_plain.safetensors", image_size=(8, 24))
+        keras_vit.load_checkpoint(tmp_path / "wide_plain.safetensors", **told_facts)
+    told = keras_vit.load_checkpoint(tmp_path / "wide_plain.safetensors", image_size=(8, 24), **told_facts)
     assert told.input_shape[1:3] == (8, 24)
 
 

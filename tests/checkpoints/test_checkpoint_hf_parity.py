@@ -30,8 +30,10 @@ def _hf_logits(hf_model, images):
 def test_vit_logits_match_transformers(tmp_path, images, logits):
     hf_model = _save_perturbed(transformers.ViTForImageClassification(transformers.ViTConfig(**HF_TINY)), tmp_path)
 
-    model = keras_vit.load_checkpoint(tmp_path)
+    # No preprocessor_config.json: the inputs' normalization is told; (0, 1) is [0, 1] pixels, as HF takes them here.
+    model = keras_vit.load_checkpoint(tmp_path, input_normalization=(0, 1))
 
+    assert model.input_normalization is None
     assert model.blocks[0].layer_norm_epsilon == 1e-12  # HF's, read from config.json
     np.testing.assert_allclose(logits(model, images), _hf_logits(hf_model, images), atol=1e-4)
 
@@ -72,7 +74,7 @@ def test_deit_with_teacher_logits_match_transformers(tmp_path, images, logits):
 
     np.testing.assert_allclose(logits(model, images), _hf_logits(hf_model, images), atol=1e-4)
     # load_checkpoint builds the distilled model from the folder alone.
-    loaded = keras_vit.load_checkpoint(tmp_path)
+    loaded = keras_vit.load_checkpoint(tmp_path, input_normalization=(0, 1))
     assert loaded.head_dist is not None and loaded.config.distillation_token
     np.testing.assert_allclose(logits(loaded, images), _hf_logits(hf_model, images), atol=1e-4)
 

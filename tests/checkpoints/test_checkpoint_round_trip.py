@@ -4,44 +4,13 @@ import keras
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from safetensors.numpy import load_file, save_file
+from timm_reference import timm_forward
 
 import keras_vit
 from keras_vit.checkpoints.architecture import infer_fields, position_grid
 
 TINY_FIELDS = dict(patch_size=4, dim=32, depth=2, num_heads=4, mlp_dim=64, channels=3)
-
-def _timm_forward(state, images, num_heads, pooling="token", eps=1e-6):
-    """timm's VisionTransformer forward, written from its source, on a timm state dict (numpy)."""
-    w = {key: torch.from_numpy(np.ascontiguousarray(value)) for key, value in state.items()}
-    x = F.conv2d(torch.from_numpy(images.transpose(0, 3, 1, 2)), w["patch_embed.proj.weight"],
-                 w["patch_embed.proj.bias"], stride=w["patch_embed.proj.weight"].shape[2:])
-    x = x.flatten(2).transpose(1, 2)
-    prefix = [w[key].expand(x.shape[0], -1, -1) for key in ("cls_token", "dist_token") if key in w]
-    x = torch.cat(prefix + [x], dim=1) + w["pos_embed"]
-    batch, tokens, dim = x.shape
-
-    def norm(t, name, width=dim):
-        return F.layer_norm(t, (width,), w[name + ".weight"], w[name + ".bias"], eps)
-
-    index = 0
-    while f"blocks.{index}.norm1.weight" in w:
-        b = f"blocks.{index}."
-        qkv = F.linear(norm(x, b + "norm1"), w[b + "attn.qkv.weight"], w.get(b + "attn.qkv.bias"))
-        q, k, v = qkv.reshape(batch, tokens, 3, num_heads, -1).permute(2, 0, 3, 1, 4)
-        if b + "attn.q_norm.weight" in w:
-            q, k = norm(q, b + "attn.q_norm", q.shape[-1]), norm(k, b + "attn.k_norm", k.shape[-1])
-        attended = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(batch, tokens, dim)
-        attended = F.linear(attended, w[b + "attn.proj.weight"], w[b + "attn.proj.bias"])
-        x = x + attended * w.get(b + "ls1.gamma", 1.0)
-        hidden = F.gelu(F.linear(norm(x, b + "norm2"), w[b + "mlp.fc1.weight"], w[b + "mlp.fc1.bias"]))
-        x = x + F.linear(hidden, w[b + "mlp.fc2.weight"], w[b + "mlp.fc2.bias"]) * w.get(b + "ls2.gamma", 1.0)
-        index += 1
-    x = norm(x, "norm")
-    pooled = x[:, 0] if pooling == "token" else x[:, len(prefix):].mean(1)
-    return F.linear(pooled, w["head.weight"], w["head.bias"]).numpy()
-
 
 def test_timm_layout_names_shapes_and_forward(tmp_path, make_vit, images, logits):
     model = make_vit()
@@ -57,7 +26,7 @@ def test_timm_layout_names_shapes_and_forward(tmp_path, make_vit, images, logits
                  "mlp.fc1.weight": (64, 32), "mlp.fc1.bias": (64,), "mlp.fc2.weight": (32, 64), "mlp.fc2.bias": (32,)}
         expected.update({f"blocks.{index}.{key}": shape for key, shape in block.items()})
     assert {key: value.shape for key, value in tensors.items()} == expected
-    np.testing.assert_allclose(_timm_forward(tensors, images, num_heads=4), logits(model, images), atol=1e-5)
+    np.testing.assert_allclose(timm_forward(tensors, images, num_heads=4), logits(model, images), atol=1e-5)
 
 
 def test_timm_round_trip_with_layer_scale_qk_norm_linear_patches_rectangular(tmp_path, make_vit, images, logits,
@@ -74,7 +43,7 @@ def test_timm_round_trip_with_layer_scale_qk_norm_linear_patches_rectangular(tmp
     assert_same_weights(model, reloaded)
     assert rebuilt.input_shape == (None, 8, 32, 3)
     np.testing.assert_allclose(logits(rebuilt, pictures), logits(model, pictures), atol=1e-5)
-    reference = _timm_forward(load_file(path), pictures, num_heads=4)
+    reference = timm_forward(load_file(path), pictures, num_heads=4)
     np.testing.assert_allclose(reference, logits(model, pictures), atol=1e-5)
 
 
@@ -89,7 +58,7 @@ def test_timm_round_trip_of_gap_model_keeps_heads_epsilon_and_pooling(tmp_path, 
     block = rebuilt.blocks[0]
     assert (block.num_heads, block.layer_norm_epsilon, rebuilt.pool.pooling) == (4, 1e-5, "gap")
     np.testing.assert_array_equal(logits(rebuilt, images), logits(model, images))
-    reference = _timm_forward(load_file(path), images, num_heads=4, pooling="gap", eps=1e-5)
+    reference = timm_forward(load_file(path), images, num_heads=4, pooling="gap", eps=1e-5)
     np.testing.assert_allclose(reference, logits(model, images), atol=1e-5)
 
 
@@ -112,7 +81,7 @@ def test_npz_round_trip_in_google_layout(tmp_path, make_vit, images, logits, ass
 
     with np.load(path) as file:
         shapes = {key: file[key].shape for key in file.files}
-    rebuilt = keras_vit.load_checkpoint(path)
+    rebuilt = keras_vit.load_checkpoint(path, input_normalization=(0, 1))  # an npz records no normalization
 
     block = "Transformer/encoderblock_1/"
     assert shapes["embedding/kernel"] == (4, 4, 3, 32) and shapes["cls"] == (1, 1, 32)
@@ -144,16 +113,25 @@ def _as_big_vision(npz_path, depth):
     return out
 
 
-def test_big_vision_npz_with_scanned_blocks_loads(tmp_path, make_vit, assert_same_weights):
+def test_big_vision_npz_with_scanned_blocks_loads(tmp_path, make_vit, images, logits):
     model = make_vit()
     table = model.patch_encoder.position_embeddings
     table.assign(np.concatenate([np.zeros((1, 1, 32), "float32"), keras.ops.convert_to_numpy(table)[:, 1:]], axis=1))
     google = keras_vit.save_checkpoint(model, tmp_path / "google.npz", format="npz")
     np.savez(tmp_path / "big_vision.npz", **_as_big_vision(google, depth=2))
 
-    rebuilt = keras_vit.load_checkpoint(tmp_path / "big_vision.npz")
+    rebuilt = keras_vit.load_checkpoint(tmp_path / "big_vision.npz", input_normalization=(0, 1))
 
-    assert_same_weights(model, rebuilt)
+    # big_vision's table has no CLS row: the model keeps it so (timm's no_embed_class), with the same weights.
+    assert rebuilt.config.no_embed_class and rebuilt.pool.pooling == "token" and rebuilt.blocks[0].num_heads == 4
+    weights = lambda m: {v.path: keras.ops.convert_to_numpy(v) for v in m.weights}  # noqa: E731
+    ours, theirs = weights(model), weights(rebuilt)
+    table_path = model.patch_encoder.position_embeddings.path
+    np.testing.assert_array_equal(theirs.pop(table_path), ours.pop(table_path)[:, 1:])
+    assert sorted(ours) == sorted(theirs)
+    for path, value in ours.items():
+        np.testing.assert_array_equal(theirs[path], value, err_msg=path)
+    np.testing.assert_allclose(logits(rebuilt, images), logits(model, images), atol=1e-6)
 
 
 @pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
@@ -190,18 +168,23 @@ def test_bfloat16_safetensors_load_as_float32(tmp_path, make_vit, assert_same_we
     assert_same_weights(model, rebuilt)
 
 
-def test_architecture_is_inferred_from_shapes_with_timm_conventions():
-    """Without a recorded config: 64-wide heads, epsilon 1e-6, CLS pooling, a square grid."""
+def test_architecture_is_inferred_from_shapes_and_the_facts_they_cannot_give():
+    """Without a recorded config: shapes give the sizes and parts, timm's epsilon 1e-6 and GELU (no pre-norm,
+    attention pool or CLS-less layout, where timm's models differ), a square grid; the heads and the pooling
+    of a CLS token with a final norm must be told."""
     shapes = {"patch_embed.proj.weight": (128, 3, 16, 8), "cls_token": (1, 1, 128), "pos_embed": (1, 1 + 6 * 6, 128),
               "blocks.0.attn.qkv.weight": (384, 128), "blocks.0.mlp.fc1.weight": (512, 128),
               "blocks.0.ls1.gamma": (128,), "blocks.1.mlp.fc1.weight": (512, 128), "head.weight": (7, 128)}
     tensors = {key: np.zeros(shape, "float32") for key, shape in shapes.items()}
 
-    fields = infer_fields(tensors, {}, "test")
+    with pytest.raises(ValueError, match="test does not record its number of attention heads .*; its pooling"):
+        infer_fields(tensors, {}, "test")
+    fields = infer_fields(tensors, {"num_heads": 2, "pooling": "token"}, "test")
 
     assert fields == dict(patch_size=(16, 8), dim=128, depth=2, mlp_dim=512, channels=3, class_token=True,
-                          distillation_token=False, position_embedding="learned", qkv_bias=False, qk_norm=False,
-                          init_values=1e-5, layer_norm_epsilon=1e-6, pooling="token", num_heads=2)
+                          distillation_token=False, reg_tokens=0, position_embedding="learned", norm_pre=False,
+                          qkv_bias=False, qk_norm=False, init_values=1e-5, fc_norm=False, layer_norm_epsilon=1e-6,
+                          activation="gelu", pooling="token", num_heads=2)
     assert position_grid(tensors, 1, (16, 8), None, None, "test") == (6, 6)
 def test_position_table_without_prefix_rows_gets_zero_prefix_positions(tmp_path, make_vit):
     """timm's no_embed_class checkpoints: pos_embed covers the patches only; the CLS token has no position."""

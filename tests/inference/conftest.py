@@ -28,12 +28,12 @@ def image_folder(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def trained_run(image_folder, tmp_path_factory):
-    """The run folder of `keras-vit train` on the folder (a 1-block ViT, 4 epochs)."""
+    """The run folder of `keras-vit train` on the folder (a 1-block ViT, 6 epochs at peak learning rate 5e-3)."""
     run = tmp_path_factory.mktemp("run")
     cli.main([
         "train", "--data", "folder", "--data-dir", str(image_folder), "--model", "vit_nano_patch4_28",
         "--set", "depth=1", "--set", "dim=32", "--set", "num_heads=2", "--set", "mlp_dim=32",
-        "--epochs", "4", "--batch-size", "16", "--base-learning-rate", "0.02", "--warmup-epochs", "0",
+        "--epochs", "6", "--batch-size", "16", "--base-learning-rate", "0.16", "--warmup-epochs", "0",
         "--label-smoothing", "0", "--output-dir", str(run), "--no-tensorboard", "--verbose", "0",
     ])  # fmt: skip
     return run

@@ -39,6 +39,10 @@ VARIANTS = {
     "qknorm_layerscale": {"qk_norm": True, "init_values": 0.1},
     "conv_stem": {"patch_embedding": "conv_stem"},
     "deit": {"distillation_token": True},
+    "dinov2_registers": {"reg_tokens": 2, "no_embed_class": True, "init_values": 0.1},
+    "clip": {"norm_pre": True, "layer_norm_epsilon": 1e-5, "activation": "quick_gelu"},
+    "siglip": {"class_token": False, "pooling": "map", "activation": "gelu_tanh"},
+    "avg_fc_norm": {"pooling": "gap", "fc_norm": True},
 }
 
 

@@ -84,7 +84,7 @@ def test_dynamic_batch(tiny):
         ({"dim": -8}, "dim must be a positive int; got -8"),
         ({"image_size": 0}, "image_size must be a positive int or a pair"),
         ({"patch_size": (4, -4)}, "patch_size must be a positive int or a pair"),
-        ({"pooling": "max"}, "pooling must be one of 'token', 'gap'; got 'max'"),
+        ({"pooling": "max"}, "pooling must be one of 'token', 'gap', 'map'; got 'max'"),
         ({"position_embedding": "rope"}, "position_embedding must be one of 'learned', 'sincos2d', 'none'; got 'rope'"),
         ({"pooling": "token", "class_token": False}, "pooling='token' needs class_token=True"),
         ({"drop_path_rate": 1.0}, r"drop_path_rate must be a number in \[0, 1\)"),

@@ -8,7 +8,7 @@ import pytest
 from keras import ops
 
 import keras_vit
-from keras_vit.layers.transformer_block import gelu
+from keras_vit.layers.activations import gelu
 
 
 def test_gelu_is_the_exact_erf_formula():

@@ -61,8 +61,11 @@ def test_vit_base_matches_the_published_count():
         (keras_vit.build_deit, dict(distillation_token=True)),
         (keras_vit.build_vit, dict(patch_embedding="conv_stem", image_size=(16, 32))),
         (keras_vit.build_vit, dict(patch_embedding="conv_stem", stem_entry_width=8)),
+        (keras_vit.build_vit, dict(reg_tokens=4, no_embed_class=True, norm_pre=True)),
+        (keras_vit.build_vit, dict(class_token=False, pooling="map")),
     ],
-    ids=["vit", "gap_no_cls_rectangular", "distilled_deit", "conv_stem_rectangular", "conv_stem_entry"],
+    ids=["vit", "gap_no_cls_rectangular", "distilled_deit", "conv_stem_rectangular", "conv_stem_entry", "registers",
+         "attention_pool"],
 )
 def test_built_model_counts_as_its_config(build, overrides, tiny):
     fields = {**tiny, **overrides}
@@ -70,6 +73,35 @@ def test_built_model_counts_as_its_config(build, overrides, tiny):
     config = dataclasses.replace(ViTConfig(), **fields)
     assert keras_vit.flops(model) == keras_vit.flops(config, num_classes=7)
     assert keras_vit.flops(model, image_size=32) == keras_vit.flops(config, image_size=32, num_classes=7)
+
+
+def test_register_tokens_and_the_attention_pool_match_a_hand_count():
+    # 2 register tokens: T = 1 + 2 + 16 = 19 tokens through every block.
+    registers = keras_vit.flop_breakdown(dataclasses.replace(HAND_COUNT_CONFIG, reg_tokens=2), num_classes=5)
+    assert registers["qkv"] == 2 * (2 * 19 * 32 * 96) and registers["attention_scores"] == 2 * (4 * 2 * 19 * 19 * 8)
+    assert registers["mlp"] == 2 * (2 * 19 * 32 * 64 + 2 * 19 * 64 * 32) and "attention_pool" not in registers
+    # SigLIP's head: no CLS token (T = 16); one query (32) over the 16 patch tokens.
+    siglip = dataclasses.replace(HAND_COUNT_CONFIG, class_token=False, pooling="map")
+    pool = (
+        2 * 32 * 32  # q of the latent token: (1, 32) @ (32, 32)
+        + 2 * 16 * 32 * 64  # kv of the patch tokens: (16, 32) @ (32, 64)
+        + 2 * (4 * 1 * 16 * 8) * 2  # 4 heads of (1, 8) @ (8, 16), then (1, 16) @ (16, 8)
+        + 2 * 32 * 32  # the output projection
+        + 2 * (32 * 64 + 64 * 32)  # its MLP
+    )  # fmt: skip
+    breakdown = keras_vit.flop_breakdown(siglip, num_classes=5)
+    assert breakdown["attention_pool"] == pool == 79_872 and breakdown["qkv"] == 2 * (2 * 16 * 32 * 96)
+
+
+@pytest.mark.parametrize(
+    "name, num_classes, giga_multiply_adds",
+    [("vit_base_patch16_siglip_224", None, 17.73), ("vit_small_patch14_reg4_dinov2", None, 46.95),
+     ("deit3_small_patch16_224", 1000, 4.61), ("vit_base_patch16_clip_224", 1000, 17.58)],
+)
+def test_family_counts_match_timms_published_figures(name, num_classes, giga_multiply_adds):
+    """timm's results/benchmark-infer-*.csv `infer_gmacs` (at each model's default classes; its counter also takes
+    a few element-wise operations, about 0.15% here)."""
+    assert keras_vit.flops(name, num_classes=num_classes) / 2e9 == pytest.approx(giga_multiply_adds, rel=0.005)
 
 
 def test_distilled_model_counts_both_heads(tiny):

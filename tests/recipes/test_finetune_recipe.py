@@ -1,6 +1,8 @@
-"""recipes/finetune.py end to end on real CIFAR-10 JPEGs: a timm checkpoint in, a trained run and timm weights out."""
+"""recipes/finetune.py end to end on real CIFAR-10 JPEGs: a checkpoint of each family in, a trained run and timm
+weights out."""
 
 import importlib.util
+import json
 import pathlib
 import shutil
 import tarfile
@@ -8,7 +10,8 @@ import tarfile
 import keras
 import numpy as np
 import pytest
-from safetensors.numpy import load_file
+import transformers
+from safetensors.numpy import load_file, save_file
 
 import keras_vit
 from keras_vit.training import LayerDecayAdamW
@@ -59,6 +62,7 @@ def test_finetune_recipe_trains_from_a_checkpoint_and_writes_timm_weights(tmp_pa
 
     model = keras.saving.load_model(run_dir / "model.keras")
     assert model.input_shape == (None, 8, 16, 3) and model.output_shape == (None, 2)
+    assert model.input_normalization is None  # the checkpoint's: keras_vit recorded pixels scaled to [0, 1]
     assert isinstance(model.optimizer, LayerDecayAdamW) and int(model.optimizer.iterations) == 2
     assert model.optimizer.multipliers["head/kernel"] == 1.0
     assert model.optimizer.multipliers["patch_encoder/projection/kernel"] == pytest.approx(0.75**3)
@@ -78,3 +82,65 @@ def test_finetune_recipe_checks_its_own_option_before_any_work(tmp_path, cifar_f
     with pytest.raises(SystemExit, match="model='auto' reads the architecture from a checkpoint"):
         finetune.main(["--data-dir", str(cifar_folder), "--output-dir", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists()
+
+
+IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+CLIP = ((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711))
+HF_SIZES = dict(image_size=16, patch_size=4, hidden_size=32, num_hidden_layers=2, num_attention_heads=4)
+
+
+def _transformers_folder(folder, model, mean, std):
+    """A randomly initialized transformers model and its image processor, as save_pretrained writes them."""
+    model.save_pretrained(folder)
+    transformers.BitImageProcessor(image_mean=list(mean), image_std=list(std)).save_pretrained(folder)
+    return folder
+
+
+def _timm_folder(folder, model, mean, std, **model_args):
+    """A randomly initialized model's timm state dict and the config.json timm writes beside it."""
+    folder.mkdir()
+    save_file(load_file(keras_vit.save_checkpoint(model, folder.parent / "source.safetensors")), folder / "model.safetensors")
+    config = {"architecture": "vit_tiny_custom", "num_classes": 10, "global_pool": "token", "model_args": model_args,
+              "pretrained_cfg": {"input_size": [3, 16, 16], "mean": list(mean), "std": list(std)}}  # fmt: skip
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+# family: (write the checkpoint into a folder, its normalization, a timm key of its kind, pos_embed prefix rows)
+FAMILIES = {
+    "dinov2": (lambda f: _transformers_folder(f, transformers.Dinov2Model(transformers.Dinov2Config(**HF_SIZES, mlp_ratio=2)), *IMAGENET),
+               IMAGENET, "blocks.1.ls2.gamma", 1),
+    "dinov2_registers": (lambda f: _transformers_folder(f, transformers.Dinov2WithRegistersModel(
+        transformers.Dinov2WithRegistersConfig(**HF_SIZES, mlp_ratio=2, num_register_tokens=2)), *IMAGENET),
+        IMAGENET, "reg_token", 0),
+    "clip": (lambda f: _transformers_folder(f, transformers.CLIPVisionModelWithProjection(
+        transformers.CLIPVisionConfig(**HF_SIZES, intermediate_size=64, projection_dim=8)), *CLIP), CLIP, "norm_pre.weight", 1),
+    "siglip": (lambda f: _transformers_folder(f, transformers.SiglipVisionModel(
+        transformers.SiglipVisionConfig(**HF_SIZES, intermediate_size=64)), (0.5,) * 3, (0.5,) * 3),
+        ((0.5,) * 3, (0.5,) * 3), "attn_pool.kv.weight", 0),
+    "deit3": (lambda f: _timm_folder(f, keras_vit.build_vit(num_classes=10, no_embed_class=True, init_values=1e-6, **TINY_VIT),
+                                     *IMAGENET, num_heads=4, no_embed_class=True, init_values=1e-6),
+              IMAGENET, "blocks.0.ls1.gamma", 0),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_finetune_recipe_trains_each_family_from_its_checkpoint(tmp_path, cifar_folder, family):
+    write, normalization, family_key, prefix_rows = FAMILIES[family]
+    checkpoint = write(tmp_path / "pretrained")
+    run_dir, output = tmp_path / "run", tmp_path / "tuned.safetensors"
+
+    finetune.main([
+        "--checkpoint", str(checkpoint), "--data", "folder", "--data-dir", str(cifar_folder),
+        "--image-size", "(8, 16)", "--epochs", "1", "--batch-size", "4", "--output-dir", str(run_dir),
+        "--no-tensorboard", "--verbose", "0", "--jit-compile", str(JIT), "--timm-output", str(output),
+        "--warmup-epochs", "0", "--base-learning-rate", "0.5",
+    ])  # fmt: skip
+
+    model = keras.saving.load_model(run_dir / "model.keras")
+    assert model.input_shape == (None, 8, 16, 3) and model.output_shape == (None, 2)
+    assert model.input_normalization == normalization  # the checkpoint's, in the model's preprocessing
+    assert int(model.optimizer.iterations) == 2
+    tuned = load_file(output)
+    assert family_key in tuned and tuned["head.weight"].shape == (2, 32) and np.any(tuned["head.weight"] != 0)
+    assert tuned["pos_embed"].shape == (1, prefix_rows + 2 * 4, 32)

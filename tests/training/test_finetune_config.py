@@ -85,7 +85,9 @@ def test_cli_flags_for_fine_tuning(checkpoint):
     assert config("--checkpoint", checkpoint, "--model", "vit_nano_patch4_28").model == "vit_nano_patch4_28"
 
     recipe = config(recipe=FINETUNE)
-    assert (recipe.model, recipe.layer_decay, recipe.input_normalization) == ("auto", 0.75, ((0.5,), (0.5,)))
+    assert (recipe.model, recipe.layer_decay, recipe.input_normalization) == ("auto", 0.75, None)  # the checkpoint's
+    told = config("--input-normalization", "0.5", "0.5", recipe=FINETUNE)
+    assert told.input_normalization == ((0.5,), (0.5,))
     off = config("--layer-decay", "None", "--no-input-normalization", "--clipnorm", "None", recipe=FINETUNE)
     assert (off.layer_decay, off.input_normalization, off.clipnorm) == (None, None, None)
     with pytest.raises(SystemExit):  # argparse: two values, numbers
