@@ -38,31 +38,46 @@ def _save(figure, path):
     return path
 
 
-def plot_attention_maps(images, maps, path, layer, label):
-    """Each image (rows) with its per-head attention map (columns): `maps` `(B, heads, gh, gw)`.
+def _colour_bar(figure, axes, vmax, label=None):
+    mappable = ScalarMappable(Normalize(0, vmax), HEAT)
+    bar = figure.colorbar(mappable, ax=axes, shrink=0.8, label=label)
+    bar.ax.tick_params(labelsize=7)
 
-    The heads of one image share a colour scale, so a head that looks nowhere in particular stays dim.
+
+def plot_attention_maps(images, maps, path, layer, label, captions=None):
+    """Each image (rows, captioned with the model's prediction) with its per-head attention map (columns):
+    `maps` `(B, heads, gh, gw)`.
+
+    The heads of one image share a colour scale, shown by the row's colour bar, so a head that looks
+    nowhere in particular stays dim.
     """
     num_images, num_heads = maps.shape[:2]
-    figure = Figure(figsize=(1.6 * (num_heads + 1), 1.6 * num_images + 0.4), layout="constrained")
+    figure = Figure(figsize=(1.6 * (num_heads + 1) + 0.8, 1.6 * num_images + 0.4), layout="constrained")
     axes = figure.subplots(num_images, num_heads + 1, squeeze=False)
     for row in range(num_images):
         _show_image(axes[row, 0], images[row])
+        if captions is not None:
+            axes[row, 0].set_title(captions[row], fontsize=8)
         for head in range(num_heads):
             _overlay(axes[row, head + 1], images[row], maps[row, head], vmax=maps[row].max())
             if row == 0:
                 axes[row, head + 1].set_title(f"head {head}", fontsize=9)
+        _colour_bar(figure, axes[row, :], maps[row].max(), label="weight" if row == 0 else None)
     figure.suptitle(f"Block {layer}: {label} per head")
     return _save(figure, path)
 
 
-def plot_rollout(images, maps, path, label):
-    """Images (top row) over their attention-rollout maps (bottom row): `maps` `(B, gh, gw)`."""
-    figure = Figure(figsize=(1.6 * len(images), 3.6), layout="constrained")
+def plot_rollout(images, maps, path, label, captions=None):
+    """Images (top row, captioned with the model's prediction) over their attention-rollout maps (bottom row,
+    each with its colour bar): `maps` `(B, gh, gw)`."""
+    figure = Figure(figsize=(1.9 * len(images), 3.8), layout="constrained")
     axes = figure.subplots(2, len(images), squeeze=False)
     for column, (image, grid_map) in enumerate(zip(images, maps)):
         _show_image(axes[0, column], image)
+        if captions is not None:
+            axes[0, column].set_title(captions[column], fontsize=8)
         _overlay(axes[1, column], image, grid_map)
+        _colour_bar(figure, axes[1, column], grid_map.max())
     figure.suptitle(f"Attention rollout: {label}")
     return _save(figure, path)
 

@@ -5,7 +5,7 @@ import pathlib
 
 import numpy as np
 
-from keras_vit.inspect.attention import attention_weights
+from keras_vit.inspect.attention import attention_weights, run_in_batches
 from keras_vit.inspect.distance import attention_distance
 from keras_vit.inspect.frequency import frequency_analysis
 from keras_vit.inspect.maps import token_map, token_map_label
@@ -56,9 +56,12 @@ def write_report(model, images, out_dir, *, layer=-1, compare=None, batch_size=3
         frequency[name] = frequency_analysis(other, images, layer_names, batch_size)
 
     shown, label = images[:MAX_SHOWN], token_map_label(encoder.class_token)
+    captions = prediction_captions(model, shown, batch_size)
     paths = [
-        plots.plot_attention_maps(shown, attention_maps[:MAX_SHOWN], out_dir / "attention_maps.png", layer, label),
-        plots.plot_rollout(shown, rollout_maps[:MAX_SHOWN], out_dir / "rollout.png", label),
+        plots.plot_attention_maps(
+            shown, attention_maps[:MAX_SHOWN], out_dir / "attention_maps.png", layer, label, captions
+        ),
+        plots.plot_rollout(shown, rollout_maps[:MAX_SHOWN], out_dir / "rollout.png", label, captions),
         plots.plot_attention_distance(distances, grid, patch, out_dir / "attention_distance.png"),
         plots.plot_frequency(frequency, out_dir / "frequency.png"),
     ]
@@ -84,6 +87,7 @@ def write_report(model, images, out_dir, *, layer=-1, compare=None, batch_size=3
     summary = {
         "model": model.name,
         "num_images": len(images),
+        "predictions": captions,
         "attention_map_block": layer,
         "grid_size": list(grid),
         "patch_size": list(patch),
@@ -93,6 +97,18 @@ def write_report(model, images, out_dir, *, layer=-1, compare=None, batch_size=3
     }
     (out_dir / "numbers.json").write_text(json.dumps(summary, indent=1))
     return paths + [out_dir / "numbers.npz", out_dir / "numbers.json"]
+
+
+def prediction_captions(model, images, batch_size=32):
+    """`"<class> 87%"` for each image: the model's top class (its name when it carries class names) and
+    probability; None for a model without a classification head."""
+    if not getattr(model, "include_top", True):
+        return None
+    (logits,) = run_in_batches(model, images, batch_size)
+    logits = logits - logits.max(axis=-1, keepdims=True)
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+    names = model.class_names or [str(index) for index in range(probabilities.shape[-1])]
+    return [f"{names[row.argmax()]} {row.max():.0%}" for row in probabilities]
 
 
 def json_ready(value):

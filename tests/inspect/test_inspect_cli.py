@@ -143,3 +143,12 @@ def test_cli_curvature_of_a_cnn_alone_and_its_errors(saved, tmp_path):
               "--labels", "a", "z"])  # fmt: skip
     with pytest.raises(ValueError, match="--html explores attention and needs a ViT or DeiT"):
         main(["inspect", str(tmp_path / "resnet.keras"), *image_paths, "--out", str(out), "--html"])
+
+
+def test_the_figures_caption_each_image_with_the_models_prediction(tiny, images, tmp_path):
+    model = build_vit(num_classes=3, class_names=["ant", "bee", "cat"], **tiny)
+    write_report(model, images, tmp_path)
+    predictions = json.loads((tmp_path / "numbers.json").read_text())["predictions"]
+    logits = keras.ops.convert_to_numpy(model(images))
+    probabilities = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    assert predictions == [f"{['ant', 'bee', 'cat'][row.argmax()]} {row.max():.0%}" for row in probabilities]
