@@ -8,9 +8,7 @@ from keras_vit.checkpoints import files
 from keras_vit.checks import check_normalization
 from keras_vit.checkpoints.hf_layout import hf_config_fields, hf_to_timm, is_hf_layout
 from keras_vit.checkpoints.npz_layout import npz_to_timm
-
-HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-SUFFIXES = (".safetensors", ".npz") + files.TORCH_SUFFIXES
+from keras_vit.files import check_checkpoint_file, check_transformers_folder
 
 
 @dataclasses.dataclass
@@ -37,16 +35,6 @@ def _hf_normalization(folder):
     return check_normalization((processor["image_mean"], processor["image_std"]))
 
 
-def _hf_folder_files(folder):
-    weights = [folder / name for name in HF_WEIGHT_FILES if (folder / name).is_file()]
-    if not (folder / "config.json").is_file() or not weights:
-        raise ValueError(
-            f"{folder} is a folder but not a transformers checkpoint: it needs config.json and one of "
-            f"{', '.join(HF_WEIGHT_FILES)}."
-        )
-    return weights[0], folder / "config.json"
-
-
 def read_checkpoint(path):
     """A `Checkpoint` from a timm / transformers state dict (.safetensors, .pth/.pt/.bin), a transformers
     folder (config.json + model.safetensors or pytorch_model.bin) or a Google ViT / big_vision .npz."""
@@ -55,11 +43,10 @@ def read_checkpoint(path):
         raise FileNotFoundError(f"No checkpoint at {path}.")
     config_file = None
     if path.is_dir():
-        path, config_file = _hf_folder_files(path)
+        path, config_file = check_transformers_folder(path)
+    else:
+        check_checkpoint_file(path)
     suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise ValueError(f"Unsupported checkpoint file {path}: the suffix must be one of {', '.join(SUFFIXES)}, "
-                         "or the path a transformers folder.")
     source = str(path)
     if suffix == ".npz":
         tensors, fields = npz_to_timm(files.read_npz(path))

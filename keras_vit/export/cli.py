@@ -38,11 +38,10 @@ def default_output(model_path, format, quantize=None):
 
 
 def run(args):
-    import numpy as np
-
+    from keras_vit.files import load_npy
     from keras_vit.models import load_model
 
-    images = np.load(args.representative_data) if args.representative_data else None
+    images = load_npy(args.representative_data, "--representative-data") if args.representative_data else None
     model = load_model(args.model)
     report = export(
         model,

@@ -42,15 +42,16 @@ def load(path, num_threads=None):
     """The `.tflite` file at `path` as a function `images (B, H, W, C) -> outputs (B, ...)` (numpy).
 
     Runs the `serving_default` signature and reads its single output by name; the batch
-    size may change from call to call.
+    size may change from call to call. `predict.input_shape` is the `(H, W, C)` it takes.
     """
     from ai_edge_litert.interpreter import Interpreter
 
     runner = Interpreter(model_path=str(path), num_threads=num_threads).get_signature_runner(SIGNATURE)
-    (input_name,) = runner.get_input_details()
+    ((input_name, input_details),) = runner.get_input_details().items()
     (output_name,) = runner.get_output_details()
 
     def predict(images):
         return np.array(runner(**{input_name: np.asarray(images, "float32")})[output_name])
 
+    predict.input_shape = tuple(int(d) for d in input_details["shape"][1:])
     return predict

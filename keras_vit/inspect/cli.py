@@ -1,10 +1,9 @@
 """`keras-vit inspect MODEL.keras IMAGE... --out DIR`: every analysis of `keras_vit.inspect` on image files."""
 
-import pathlib
-
 import keras
 import numpy as np
 
+from keras_vit import files
 from keras_vit.inspect.report import write_report
 
 
@@ -31,13 +30,13 @@ def add_parser(subparsers):
 
 def load_images(paths, input_shape, resize):
     """Image files -> raw pixels, float32 `(B, H, W, C)` in [0, 255], for a model taking `input_shape`
-    `(H, W, C)`, C 1 or 3."""
+    `(H, W, C)`, C 1 or 3. A file that is missing or no image PIL decodes is an error naming it."""
     height, width, channels = input_shape
     if channels not in (1, 3):
         raise ValueError(f"Image files can feed models with 1 or 3 channels; this model takes {channels}.")
     arrays = []
     for path in paths:
-        image = keras.utils.load_img(path, color_mode="grayscale" if channels == 1 else "rgb")
+        image = files.load_image(path, color_mode="grayscale" if channels == 1 else "rgb")
         if image.size != (width, height):
             if not resize:
                 raise ValueError(f"Image {path} is {image.size[0]}x{image.size[1]} pixels; the model takes "
@@ -50,11 +49,14 @@ def load_images(paths, input_shape, resize):
 def run(args):
     from keras_vit.models import load_model
 
-    missing = [path for path in [args.model, args.compare_model, *args.images] if path and not pathlib.Path(path).is_file()]
-    if missing:
-        raise FileNotFoundError(f"No such file: {', '.join(missing)}.")
     if args.compare_layers and not args.compare_model:
         raise ValueError("--compare-layers names layers of --compare-model: give --compare-model too.")
+    # Every file, before any is loaded.
+    files.check_keras_file(args.model)
+    if args.compare_model:
+        files.check_keras_file(args.compare_model, "--compare-model")
+    for path in args.images:
+        files.require_file(path, "Image file", "an image file (PNG, JPEG, BMP, GIF, ...)")
     model = load_model(args.model)
     images = load_images(args.images, model.input_shape[1:], args.resize)
     compare = {}
