@@ -252,7 +252,8 @@ def check_checkpoint_file(path, what="Checkpoint"):
         return check_npz(path, what)
     if suffix in TORCH_SUFFIXES:
         return check_torch_file(path, what)
-    require_file(path, what, "a checkpoint file")
+    if not path.exists():
+        raise FileNotFoundError(f"{what} {str(path)!r} not found: expected a checkpoint file.")
     raise ValueError(
         f"Unsupported {what.lower()} file {str(path)!r}: the suffix must be one of {', '.join(CHECKPOINT_SUFFIXES)}, "
         "or the path a transformers folder."

@@ -39,8 +39,8 @@ def test_cli_train_killed_mid_run_resumes_with_the_same_command(tiny_idx_dir, tm
     output_dir = tmp_path / "run"
     command = train_command(tiny_idx_dir, output_dir)
     first = subprocess.Popen(command, env=python_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # Kill it as soon as a backup of a finished epoch exists (its metadata is written last).
-    backup = output_dir / "backup" / "training_metadata.json"
+    # Kill it as soon as a backup of a finished epoch exists (its state, written last, commits it).
+    backup = output_dir / "backup" / "state.json"
     deadline = time.monotonic() + 180
     while not backup.exists() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

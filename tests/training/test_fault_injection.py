@@ -66,7 +66,8 @@ def test_killed_at_every_kind_of_moment_and_rerun_ends_as_an_uninterrupted_run(t
     assert backed_up(run) == 2 and (run / "backup" / ".partial.epoch-3.weights.h5").exists()  # torn, not committed
     run_until("final_save", tiny_idx_dir, run)
     assert backed_up(run) == 3 and (run / ".partial.model.keras").exists() and not (run / "model.keras").exists()
-    run_until("after_result", tiny_idx_dir, run)
+    out = run_until("after_result", tiny_idx_dir, run)
+    assert "resuming after epoch 3" in out  # no epoch trained again, only the final files written
     assert (run / "result.json").exists() and (run / "backup").exists()
     out = run_until("none", tiny_idx_dir, run)
     assert "holds a finished run of this config" in out
