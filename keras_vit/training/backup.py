@@ -69,7 +69,9 @@ class Backup:
             return None
         try:
             state = json.loads(self.state_path.read_text())
-            state["epoch"], state["history"], state["weights"]  # noqa: B018  (the keys every state has)
+            missing = [key for key in ("epoch", "history", "weights") if key not in state]
+            if missing:
+                raise KeyError(f"no {', '.join(missing)}")
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise ValueError(
                 f"The backup state {self.state_path} is damaged ({type(error).__name__}: {error}). Delete "
