@@ -111,13 +111,16 @@ def test_broken_exports_are_named_before_their_runtime_reads_them(tmp_path):
         load_artifact(tmp_path / "folder")
 
 
-def test_an_export_of_another_model_is_named(tmp_path):
+@pytest.mark.parametrize("format", ["tflite", "onnx"])
+def test_an_export_of_another_model_is_named(tmp_path, format):
+    """A foreign .tflite used to fail inside LiteRT's delegate."""
     small = keras_vit.build_vit(num_classes=3, image_size=8, patch_size=4, dim=16, depth=1, num_heads=2, mlp_dim=32)
-    keras_vit.export(small, tmp_path / "small.onnx", format="onnx", verify=False)
+    path = tmp_path / f"small.{format}"
+    keras_vit.export(small, path, format=format, verify=False)
     model = keras_vit.build_vit(num_classes=3, image_size=16, patch_size=4, dim=32, depth=1, num_heads=2, mlp_dim=64)
-    with pytest.raises(ValueError, match=r"Export '.*small\.onnx' takes images \(B, 8, 8, 3\), but model '.*' takes "
-                                         r"\(B, 16, 16, 3\): it is an export of another model"):
-        check_artifact(model, tmp_path / "small.onnx")
+    with pytest.raises(ValueError, match=rf"Export '.*small\.{format}' takes images \(B, 8, 8, 3\), but model '.*' "
+                                         r"takes \(B, 16, 16, 3\): it is an export of another model"):
+        check_artifact(model, path)
 
 
 def test_broken_images_are_named(tmp_path):
