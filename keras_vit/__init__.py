@@ -24,6 +24,7 @@ from keras_vit.models import (
     build_deit,
     build_resnet,
     build_vit,
+    check_pixels,
     get_config,
     list_configs,
     load_model,

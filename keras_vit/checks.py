@@ -87,6 +87,37 @@ def check_divisible(image_size, patch_size):
         )
 
 
+# Channel counts of image files (gray, gray + alpha, RGB, RGBA): what axis 1 holds when images are channels-first.
+IMAGE_CHANNELS = (1, 2, 3, 4)
+
+
+def looks_channels_first(shape):
+    """Whether an image batch `shape` reads as channels-first `(B, C, H, W)`: axis 1 an image file's channel
+    count and both later axes longer than any (a channels-last image 1-4 pixels tall with more than 4
+    channels is not one anybody feeds a ViT; a small feature map such as `(B, 4, 4, 512)` does not match)."""
+    if len(shape) != 4 or None in tuple(shape[1:]):
+        return False
+    return shape[1] in IMAGE_CHANNELS and shape[2] > max(IMAGE_CHANNELS) and shape[3] > max(IMAGE_CHANNELS)
+
+
+def check_channels_last(shape, who, expected=None):
+    """Raise unless image batch `shape` is channels-last `(B, H, W, C)`: rank 4, not looking channels-first
+    (see `looks_channels_first`), and, with `expected` `(H, W, C)`, equal to it where both are known.
+    `who` names the layer or function the images were given to."""
+    shape = tuple(shape)
+    if looks_channels_first(shape):
+        raise ValueError(
+            f"{who} got images of shape {shape}, which looks channels-first (B, C, H, W): {shape[1]} channel(s) of "
+            f"{shape[2]}x{shape[3]} pixels. keras_vit takes images channels-last, (B, H, W, C)"
+            + (f" = (B, {', '.join(map(str, expected))})" if expected else "")
+            + ": transpose them, e.g. np.transpose(images, (0, 2, 3, 1))."
+        )
+    if len(shape) != 4:
+        raise ValueError(f"{who} expects images of rank 4 (B, H, W, C); got shape {shape}.")
+    if expected is not None and any(e is not None and s is not None and e != s for e, s in zip(expected, shape[1:])):
+        raise ValueError(f"{who} takes images (B, H, W, C) = (B, {', '.join(map(str, expected))}); got shape {shape}.")
+
+
 def check_heads(dim, num_heads):
     """`dim` splits into `num_heads` heads of equal width."""
     if dim % num_heads:

@@ -9,9 +9,9 @@ from keras_vit.checkpoints.hf_layout import hf_config_fields, hf_to_timm, is_hf_
 from keras_vit.checkpoints.npz_layout import npz_to_timm
 from keras_vit.checkpoints.timm_config import is_timm_config, timm_config_fields
 from keras_vit.checks import check_normalization
+from keras_vit.files import check_checkpoint_file, require_file
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-SUFFIXES = (".safetensors", ".npz") + files.TORCH_SUFFIXES
 # The normalization of weights trained on pixels scaled to [0, 1] only: (x - 0) / 1.
 PLAIN_PIXELS = ((0.0,), (1.0,))
 
@@ -62,13 +62,23 @@ def _metadata_facts(fields):
 
 
 def _folder_files(folder):
+    """`(weights file, config file)` of a transformers or timm checkpoint folder, both checked."""
     weights = [folder / name for name in WEIGHT_FILES if (folder / name).is_file()]
     if not (folder / "config.json").is_file() or not weights:
         raise ValueError(
             f"{folder} is a folder but not a transformers or timm checkpoint: it needs config.json and one of "
             f"{', '.join(WEIGHT_FILES)}."
         )
-    return weights[0], folder / "config.json"
+    return check_checkpoint_file(weights[0]), _config_file(folder / "config.json")
+
+
+def _config_file(path):
+    """`path` if it holds valid JSON; else an error naming it."""
+    try:
+        json.loads(require_file(path, "Checkpoint config", "a JSON model config").read_text())
+    except ValueError as error:
+        raise ValueError(f"Checkpoint config {str(path)!r} is not valid JSON ({error}).") from None
+    return path
 
 
 def read_checkpoint(path):
@@ -81,10 +91,9 @@ def read_checkpoint(path):
     config_file = None
     if path.is_dir():
         path, config_file = _folder_files(path)
+    else:
+        check_checkpoint_file(path)  # the suffix, then the file's own kind, named before any reading
     suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise ValueError(f"Unsupported checkpoint file {path}: the suffix must be one of {', '.join(SUFFIXES)}, "
-                         "or the path a transformers or timm folder.")
     source = str(path)
     if suffix == ".npz":
         tensors, fields = npz_to_timm(files.read_npz(path))
@@ -94,7 +103,7 @@ def read_checkpoint(path):
         fields["image_size"] = tuple(fields["image_size"])
     fields, normalization = _metadata_facts(fields)
     sibling = path.parent / "config.json"
-    config_file = config_file or (sibling if sibling.is_file() else None)
+    config_file = config_file or (_config_file(sibling) if sibling.is_file() else None)
     config = json.loads(config_file.read_text()) if config_file is not None else {}
     if is_hf_layout(tensors):
         tensors = hf_to_timm(tensors)

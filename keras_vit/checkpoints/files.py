@@ -1,12 +1,15 @@
-"""Checkpoint files as flat dicts of numpy arrays: safetensors, PyTorch pickles (tensors only), npz."""
+"""Checkpoint files as flat dicts of numpy arrays: safetensors, PyTorch pickles (tensors only), npz.
+
+`read_checkpoint` checks a file with `keras_vit.files` before these readers parse it (missing, truncated,
+another kind: an error naming the file); each writer writes atomically.
+"""
 
 import json
-import os
-import pathlib
 
 import numpy as np
 
-TORCH_SUFFIXES = (".pth", ".pt", ".bin")
+from keras_vit.files import atomic_path
+
 METADATA_KEY = "keras_vit"
 
 
@@ -74,29 +77,16 @@ def read_npz(path):
         return {key: file[key] for key in file.files}
 
 
-def _replace_atomically(path, write):
-    """Write through a temporary file so a failed write never leaves a truncated `path`."""
-    path = pathlib.Path(path)
-    temporary = path.with_name(path.name + ".partial")
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def write_safetensors(tensors, path, fields):
     from safetensors.numpy import save_file
 
     # "format": "pt" is what safetensors.torch writes; timm and transformers read either way.
     metadata = {"format": "pt", METADATA_KEY: json.dumps(fields)}
     arrays = {key: np.ascontiguousarray(value) for key, value in tensors.items()}
-    _replace_atomically(path, lambda target: save_file(arrays, str(target), metadata=metadata))
+    with atomic_path(path) as target:
+        save_file(arrays, str(target), metadata=metadata)
 
 
 def write_npz(tensors, path):
-    def write(target):
-        with open(target, "wb") as file:
-            np.savez(file, **tensors)
-
-    _replace_atomically(path, write)
+    with atomic_path(path) as target, open(target, "wb") as file:
+        np.savez(file, **tensors)

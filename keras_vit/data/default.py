@@ -9,7 +9,7 @@ import pathlib
 
 import numpy as np
 
-from keras_vit.data.idx import FASHION_MNIST_FILES, load_idx
+from keras_vit.data.idx import FASHION_MNIST_FILES, load_fashion_mnist_files
 
 DEFAULT_DIR = pathlib.Path(__file__).resolve().with_name("default")
 TRAIN_PER_CLASS = 1220
@@ -39,5 +39,4 @@ def load_default():
 
     Images uint8 `(N, 28, 28, 1)`, labels int64 `(N,)`: 12,200 train and 1,000 test images, class-balanced.
     """
-    paths = default_paths()
-    return load_idx(paths["x_train"], paths["y_train"]), load_idx(paths["x_test"], paths["y_test"])
+    return load_fashion_mnist_files(default_paths())

@@ -11,6 +11,8 @@ import struct
 
 import numpy as np
 
+from keras_vit.data.checks import check_labels
+
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 FASHION_MNIST_FILES = {
@@ -109,15 +111,23 @@ def _find(directory, name):
 def load_fashion_mnist(directory):
     """The four standard Fashion-MNIST (or MNIST) IDX files in `directory` -> `((x_train, y_train), (x_test, y_test))`.
 
-    Images are uint8 `(N, 28, 28, 1)`, labels int64 `(N,)`.
+    Images are uint8 `(N, 28, 28, 1)`, labels int64 `(N,)` in 0..9 (any other label is an error naming
+    its file).
     """
     directory = pathlib.Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"Fashion-MNIST directory not found: {directory}")
-    paths = {key: _find(directory, name) for key, name in FASHION_MNIST_FILES.items()}
-    train = load_idx(paths["x_train"], paths["y_train"])
-    test = load_idx(paths["x_test"], paths["y_test"])
-    return train, test
+    return load_fashion_mnist_files({key: _find(directory, name) for key, name in FASHION_MNIST_FILES.items()})
+
+
+def load_fashion_mnist_files(paths):
+    """The four IDX files `paths` (keyed like `FASHION_MNIST_FILES`) -> `((x_train, y_train), (x_test, y_test))`;
+    a label outside the 10 classes is an error naming its file."""
+    splits = []
+    for images, labels in (("x_train", "y_train"), ("x_test", "y_test")):
+        x, y = load_idx(paths[images], paths[labels])
+        splits.append((x, check_labels(y, len(FASHION_MNIST_CLASSES), f"IDX labels file {paths[labels]}")))
+    return tuple(splits)
 
 
 def fashion_mnist_split(directory, split="test", limit=None):

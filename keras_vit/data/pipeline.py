@@ -6,19 +6,47 @@ The datasets feed `model.fit` under every Keras backend: Keras reads tf.data on 
 import math
 import pathlib
 
+import numpy as np
 import tensorflow as tf
 
 from keras_vit.data.augment import batch_augmenter, image_augmenter, one_hot
 from keras_vit.data.augment_config import AugmentConfig
+from keras_vit.data.checks import check_labels, check_pixel_values
 from keras_vit.data.default import load_default
 from keras_vit.data.idx import FASHION_MNIST_CLASSES, load_fashion_mnist
 from keras_vit.data.image_folder import load_image_folder, resize_uint8
 from keras_vit.data.tfds_source import load_tfds, tfds_split_names
 from keras_vit.checks import check_label_smoothing, check_positive_int, to_pair
 
-SOURCES = ("default", "fashion_mnist_idx", "folder", "tfds:<name>")
+SOURCES = ("default", "fashion_mnist_idx", "folder", "tfds:<name>", "a dict of arrays")
+ARRAY_KEYS = ("train", "test", "class_names")
 # Decoded folder / tfds images are cached in memory (as uint8) when they take at most this much.
 CACHE_LIMIT_BYTES = 2 * 1024**3
+
+
+def _array_split(split, arrays, num_classes):
+    """`(images, labels)` of one split of an arrays source, checked: shapes, labels, pixel values."""
+    source = f"The arrays source's {split!r} split"
+    if not (isinstance(arrays, (tuple, list)) and len(arrays) == 2):
+        raise ValueError(f"{source} must be a pair (images, labels); got {type(arrays).__name__}.")
+    images, labels = np.asarray(arrays[0]), np.asarray(arrays[1])
+    if images.ndim != 4 or labels.ndim != 1 or len(images) != len(labels) or not len(images):
+        raise ValueError(f"{source} must be images (N, H, W, C) and labels (N,), N > 0; got shapes {images.shape} "
+                         f"and {labels.shape}.")  # fmt: skip
+    check_pixel_values(images, f"{source} (images)")
+    return images, check_labels(labels, num_classes, f"{source} (labels)").astype(np.int64)
+
+
+def _from_array_source(source):
+    """An arrays source: `{"train": (images, labels), "test": (images, labels), "class_names": [...]}`."""
+    if sorted(source) != sorted(ARRAY_KEYS):
+        raise ValueError(f"An arrays source is a dict with keys {', '.join(ARRAY_KEYS)}; got keys {sorted(source)}.")
+    class_names = [str(name) for name in source["class_names"]]
+    train, test = (_array_split(split, source[split], len(class_names)) for split in ("train", "test"))
+    if train[0].shape[1:] != test[0].shape[1:]:
+        raise ValueError(f"The arrays source's train images are {train[0].shape[1:]} but its test images "
+                         f"{test[0].shape[1:]}; both splits need the same (H, W, C).")  # fmt: skip
+    return _from_arrays(train, test, class_names)
 
 
 def _from_arrays(train, test, class_names):
@@ -56,6 +84,8 @@ def _tfds_sources(name, data_dir):
 
 
 def _load(source, data_dir, size):
+    if isinstance(source, dict):
+        return _from_array_source(source)
     if source == "default":
         return _from_arrays(*load_default(), FASHION_MNIST_CLASSES)
     if source == "fashion_mnist_idx":
@@ -94,7 +124,7 @@ def load_source(source, data_dir=None, image_size=None):
 
 
 def _maybe_cache(dataset, source, count, shape):
-    in_memory = source in ("default", "fashion_mnist_idx")  # already numpy arrays in memory
+    in_memory = isinstance(source, dict) or source in ("default", "fashion_mnist_idx")  # numpy arrays in memory
     return dataset if in_memory or count * math.prod(shape) > CACHE_LIMIT_BYTES else dataset.cache()
 
 
@@ -118,8 +148,12 @@ def get_datasets(
     Args:
         source: `"default"` (the embedded Fashion-MNIST subset), `"fashion_mnist_idx"` (the four IDX
             files in `data_dir`), `"folder"` (`data_dir/train/<class>/` and `data_dir/test/<class>/`
-            images) or `"tfds:<name>"` (prepared TensorFlow Datasets data, in `data_dir` if given; the
-            test split is "test", or "validation" when there is no "test").
+            images), `"tfds:<name>"` (prepared TensorFlow Datasets data, in `data_dir` if given; the
+            test split is "test", or "validation" when there is no "test"), or arrays in memory:
+            `{"train": (images, labels), "test": (images, labels), "class_names": [...]}` with images
+            `(N, H, W, C)` of raw pixels (uint8, or float in [0, 255]) and labels `(N,)`.
+            Checked at load time, with errors naming the file or source: every label must be in
+            `[0, num_classes)` and every pixel finite and in [0, 255].
         batch_size: images per batch. Training batches all have exactly this size (the last partial
             batch of each epoch is dropped, a different one each epoch); test batches keep every image.
         image_size: int or `(h, w)` to resize to (bilinear, antialiased); None keeps the source's size.

@@ -11,7 +11,10 @@ import os
 import socket
 import urllib.parse
 
+import numpy as np
 import tensorflow as tf
+
+from keras_vit.data.checks import check_labels
 
 CONNECT_TIMEOUT_S = 3.0
 DOWNLOAD_RETRIES = 2
@@ -73,6 +76,15 @@ def _image_and_label(builder, name):
     return builder.info.features[image_key], builder.info.features[label_key]
 
 
+def _labels(builder, split, image_key):
+    """Every label of `split`, read without decoding an image (one pass over the records)."""
+    import tensorflow_datasets as tfds
+
+    records = builder.as_dataset(split=split, as_supervised=True, decoders={image_key: tfds.decode.SkipDecoding()})
+    batches = records.map(lambda image, label: label).batch(1 << 16).as_numpy_iterator()
+    return np.concatenate([np.zeros(0, np.int64), *batches])
+
+
 def tfds_split_names(name, data_dir=None):
     """The split names of a prepared tfds dataset (empty when it is not prepared)."""
     return list(_builder(name, data_dir).info.splits)
@@ -95,9 +107,13 @@ def load_tfds(name, split, data_dir=None, download=False):
     Raises:
         FileNotFoundError: the data is not prepared and `download` is False.
         ConnectionError: `download` is True but the dataset's hosts cannot be reached.
+        ValueError: a label of the split is outside `[0, num_classes)` (tfds marks unlabeled examples
+            -1, as in the test split of `imagenet2012`); to find out, every label is read once (images
+            are not decoded).
     """
     builder = _builder(name, data_dir)
     image_feature, label_feature = _image_and_label(builder, name)
+    image_key = builder.info.supervised_keys[0]
     if download:
         _check_reachable(name, builder, data_dir)
         try:
@@ -111,8 +127,9 @@ def load_tfds(name, split, data_dir=None, download=False):
         if builder.is_prepared():
             raise
         raise FileNotFoundError(f"tfds dataset {name!r} is not prepared. " + _how_to_supply(name, data_dir)) from None
-    dataset = dataset.map(lambda image, label: (image, tf.cast(label, tf.int64)))
     class_names = list(getattr(label_feature, "names", None) or range(label_feature.num_classes))
+    check_labels(_labels(builder, split, image_key), len(class_names), f"tfds dataset {name!r} split {split!r}")
+    dataset = dataset.map(lambda image, label: (image, tf.cast(label, tf.int64)))
     info = dict(
         class_names=[str(n) for n in class_names], num_classes=len(class_names),
         image_shape=tuple(image_feature.shape), num_examples=int(dataset.cardinality()),

@@ -10,17 +10,20 @@ import tempfile
 import keras
 import numpy as np
 
+from keras_vit import files
 from keras_vit.export import metadata as artifact_metadata
 from keras_vit.export import onnx, saved_model, tf_subprocess, tflite
 from keras_vit.export.parity import ParityError, check_parity, compare
 from keras_vit.export.report import ExportReport
 from keras_vit.export.timing import median_latency_ms
+from keras_vit.models.classifier import check_pixels
 
 FORMATS = ("saved_model", "tflite", "onnx")
 QUANTIZATIONS = tflite.QUANTIZATIONS
 SUFFIXES = {"tflite": ".tflite", "onnx": ".onnx"}
 LOADERS = {"saved_model": saved_model.load, "tflite": tflite.load, "onnx": onnx.load}
 INPUT_DTYPES = ("float32", "uint8")
+CHECKS = {"saved_model": files.check_saved_model, "tflite": files.check_tflite, "onnx": files.check_onnx}
 NUM_RANDOM_SAMPLES = 16
 BATCH_SIZE = 64
 
@@ -54,8 +57,9 @@ def export(
             activations) or `"int8"` (every op int8, calibrated on `representative_data`).
         representative_data: real images `(N, H, W, C)` as the model takes them, raw pixels in
             [0, 255] for a keras_vit model (an array, or an iterable of image batches or
-            `(images, labels)` batches); required for `"int8"`.
-            Also the default `verify_data`.
+            `(images, labels)` batches); required for `"int8"`. Also the default `verify_data`.
+            Checked by `keras_vit.check_pixels` before any work: images that look channels-first
+            or scaled to [0, 1] (for a keras_vit model) are an error.
         verify: reload the artifact, run it and `model` on `verify_data` and raise
             `ParityError` if an fp32 artifact differs by more than `max_abs_diff` or a quantized
             one agrees on top-1 for fewer than `min_top1_agreement` of the samples. A failed
@@ -78,9 +82,9 @@ def export(
     """
     path = pathlib.Path(path)
     check_request(format, quantize, representative_data, path, overwrite, input_dtype)
-    image_shape = model_image_shape(model)
-    representative_images = as_images(representative_data, image_shape, "representative_data")
-    verify_images = as_images(verify_data, image_shape, "verify_data")
+    model_image_shape(model)
+    representative_images = as_images(representative_data, model, "representative_data")
+    verify_images = as_images(verify_data, model, "verify_data")
     if verify_images is None:
         verify_images = representative_images
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -156,16 +160,14 @@ def model_image_shape(model):
     return image_shape
 
 
-def as_images(data, image_shape, name):
-    """`data` (array, or iterable of batches or (images, labels) batches) as float32 `(N, *image_shape)`."""
+def as_images(data, model, name):
+    """`data` (array, or iterable of batches or (images, labels) batches) as float32 images for `model`,
+    checked by `check_pixels` (shape, layout, value range)."""
     if data is None:
         return None
     if not hasattr(data, "shape"):
         data = np.concatenate([np.asarray(batch[0] if isinstance(batch, (tuple, list)) else batch) for batch in data])
-    images = np.asarray(data, "float32")
-    if images.ndim != 4 or tuple(images.shape[1:]) != image_shape or len(images) == 0:
-        raise ValueError(f"{name} must be images shaped (N, {', '.join(map(str, image_shape))}); got {images.shape}.")
-    return images
+    return check_pixels(model, data, name=name).astype("float32")
 
 
 def with_input_dtype(model, input_dtype):
@@ -243,11 +245,30 @@ class Artifact:
         shape = (self.metadata or {}).get("image_shape")
         return None if shape is None else tuple(shape)
 
+    @property
+    def input_shape(self):
+        """The `(H, W, C)` its input signature takes (None where dynamic)."""
+        return self.predict.input_shape
+
 
 def load_artifact(path):
-    """The exported artifact at `path` (a SavedModel folder, a `.tflite` or an `.onnx` file) as an `Artifact`."""
+    """The exported artifact at `path` (a SavedModel folder, a `.tflite` or an `.onnx` file) as an `Artifact`.
+
+    A missing path, or a file or folder that is not an export of its kind (an empty, truncated or foreign
+    file), is an error naming it, raised before the runtime (TensorFlow, LiteRT, ONNX Runtime) reads it;
+    what the runtime itself refuses is reported with the path.
+    """
+    if not pathlib.Path(path).exists():
+        raise FileNotFoundError(
+            f"Export {str(path)!r} not found: expected a SavedModel directory, a .tflite or an .onnx file."
+        )
     format = format_of(path)
-    return Artifact(str(path), format, LOADERS[format](path), artifact_metadata.read_metadata(path))
+    CHECKS[format](path, what=f"{format} export")
+    try:
+        predict = LOADERS[format](path)
+    except Exception as error:  # each runtime has its own error types; all mean the file is not loadable
+        raise ValueError(f"{format} export {str(path)!r} cannot be loaded ({type(error).__name__}: {error}).") from None
+    return Artifact(str(path), format, predict, artifact_metadata.read_metadata(path))
 
 
 def file_size(path):
@@ -267,13 +288,20 @@ def check_artifact(
     """Run the artifact at `path` and `model` on `data` (default: 16 random images, raw pixels).
 
     Returns an `ExportReport`; raises `ParityError` when the artifact is out of tolerance
-    (see `export`). `quantize` says which criterion applies.
+    (see `export`). `quantize` says which criterion applies. A missing or broken artifact (see
+    `load_artifact`), one whose input shape is not the model's, and `data` that `check_pixels` refuses
+    are errors raised before anything runs.
     """
     image_shape = model_image_shape(model)
-    images = as_images(data, image_shape, "data")
+    images = as_images(data, model, "data")
     if images is None:  # raw pixels, as the model takes them
         images = np.random.default_rng(0).integers(0, 256, (NUM_RANDOM_SAMPLES, *image_shape)).astype("float32")
     artifact = load_artifact(path)
+    if any(a is not None and a != m for a, m in zip(artifact.input_shape, image_shape)):
+        raise ValueError(
+            f"Export {str(path)!r} takes images (B, {', '.join(map(str, artifact.input_shape))}), but model "
+            f"{model.name!r} takes (B, {', '.join(map(str, image_shape))}): it is an export of another model."
+        )
     if (artifact.metadata or {}).get("input_dtype") == "uint8":
         images = np.clip(np.round(images), 0, 255).astype("uint8")  # what a uint8 input can hold, for both
     reference = keras.ops.convert_to_numpy(model.predict(images, batch_size=BATCH_SIZE, verbose=0))

@@ -75,14 +75,13 @@ def run_data_images(model_path, image_shape, split, count):
 
 
 def run(args):
-    import numpy as np
-
+    from keras_vit.files import load_npy
     from keras_vit.models import load_model
 
     model = load_model(args.model)
     image_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    representative = np.load(args.representative_data) if args.representative_data else None
-    verify = np.load(args.verify_data) if args.verify_data else None
+    representative = load_npy(args.representative_data, "--representative-data") if args.representative_data else None
+    verify = load_npy(args.verify_data, "--verify-data") if args.verify_data else None
     if args.verify and verify is None:
         held_out = run_data_images(args.model, image_shape, "test", VERIFY_IMAGES)
         if held_out is not None:

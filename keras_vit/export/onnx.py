@@ -18,7 +18,8 @@ def write(model, path):
 
 
 def load(path):
-    """The `.onnx` file at `path` as a function `images (B, H, W, C) -> outputs (B, ...)` (numpy)."""
+    """The `.onnx` file at `path` as a function `images (B, H, W, C) -> outputs (B, ...)` (numpy), with
+    `input_shape`, the `(H, W, C)` it takes."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -29,4 +30,6 @@ def load(path):
     def predict(images):
         return session.run([model_output.name], {model_input.name: np.asarray(images, dtype)})[0]
 
+    # Dynamic dimensions are names (or None) in ONNX Runtime's shapes.
+    predict.input_shape = tuple(d if isinstance(d, int) else None for d in model_input.shape[1:])
     return predict

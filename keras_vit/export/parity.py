@@ -1,7 +1,9 @@
 import numpy as np
 
+from keras_vit.errors import KerasViTError
 
-class ParityError(RuntimeError):
+
+class ParityError(KerasViTError, RuntimeError):
     """An exported artifact's outputs differ from the Keras model's by more than allowed.
 
     `report` is the `ExportReport` with the measured figures.

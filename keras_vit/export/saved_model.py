@@ -14,7 +14,8 @@ def write(model, path):
 
 
 def load(path):
-    """The SavedModel at `path` as a function `images (B, H, W, C) -> outputs (B, ...)` (numpy)."""
+    """The SavedModel at `path` as a function `images (B, H, W, C) -> outputs (B, ...)` (numpy), with
+    `input_shape`, the `(H, W, C)` it takes."""
     import tensorflow as tf
 
     loaded = tf.saved_model.load(str(path))
@@ -28,4 +29,5 @@ def load(path):
         return serve(**{input_name: tf.constant(np.asarray(images), dtype)})[output_name].numpy()
 
     predict.saved_model = loaded  # keeps alive the variables the signature reads
+    predict.input_shape = tuple(serve.structured_input_signature[1][input_name].shape[1:])
     return predict

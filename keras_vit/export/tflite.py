@@ -43,7 +43,7 @@ def load(path, num_threads=None):
 
     Runs the `serving_default` signature and reads its single output by name; the images are cast to the
     input's dtype (float32, or uint8 for an export with `input_dtype="uint8"`); the batch size may change
-    from call to call.
+    from call to call. `predict.input_shape` is the `(H, W, C)` it takes.
     """
     from ai_edge_litert.interpreter import Interpreter
 
@@ -54,4 +54,5 @@ def load(path, num_threads=None):
     def predict(images):
         return np.array(runner(**{input_name: np.asarray(images, input_details["dtype"])})[output_name])
 
+    predict.input_shape = tuple(int(d) for d in input_details["shape"][1:])
     return predict

@@ -4,6 +4,7 @@ import pathlib
 
 import numpy as np
 
+from keras_vit import files
 from keras_vit.inference.images import load_images
 from keras_vit.inspect.report import write_report
 
@@ -79,11 +80,14 @@ def run(args):
     from keras_vit.inspect.explorer import write_explorer
     from keras_vit.models import VisionTransformer, load_model
 
-    missing = [path for path in [args.model, args.compare_model, *args.images] if path and not pathlib.Path(path).is_file()]
-    if missing:
-        raise FileNotFoundError(f"No such file: {', '.join(missing)}.")
     if args.compare_layers and not args.compare_model:
         raise ValueError("--compare-layers names layers of --compare-model: give --compare-model too.")
+    # Every file, before any is loaded.
+    files.check_keras_file(args.model)
+    if args.compare_model:
+        files.check_keras_file(args.compare_model, "--compare-model")
+    for path in args.images:
+        files.require_file(path, "Image file", "an image file (PNG, JPEG, BMP, GIF, ...)")
     curvature = args.hessian or args.landscape
     if curvature and args.labels is None:
         raise ValueError("--hessian and --landscape need the images' classes: give --labels, one per image.")

@@ -2,19 +2,15 @@
 
 import numpy as np
 
+from keras_vit.models.classifier import check_pixels
+
 
 def check_images(model, images):
-    """`images` as a float32 array `(B, H, W, C)` matching the model's input; else a clear error."""
-    images = np.asarray(images, dtype="float32")
-    expected = tuple(model.input_shape[1:])
-    if images.ndim != 4 or any(e is not None and e != got for e, got in zip(expected, images.shape[1:])):
-        raise ValueError(
-            f"Images of shape {images.shape} do not fit model {model.name!r}, which takes (B, "
-            f"{', '.join(str(e) for e in expected)}) images."
-        )
-    if images.shape[0] == 0:
-        raise ValueError("No images given: the batch is empty.")
-    return images
+    """`images` as a float32 array `(B, H, W, C)` for `model`, checked by `keras_vit.check_pixels`: an error
+    for another shape (or one that looks channels-first) or non-finite values; a warning for images that
+    look scaled to [0, 1] when the model takes raw pixels (an analysis of them still runs, but shows what
+    the model makes of nearly black images)."""
+    return check_pixels(model, images, strict=False).astype("float32")
 
 
 def check_layer_index(layer, num_layers):

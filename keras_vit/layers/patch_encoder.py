@@ -6,6 +6,7 @@ from keras_vit.layers.patches import Patches
 from keras_vit.layers.position_embeddings import sincos_2d
 from keras_vit.checks import (
     check_bool,
+    check_channels_last,
     check_choice,
     check_divisible,
     check_non_negative_int,
@@ -26,7 +27,9 @@ class PatchEncoder(keras.layers.Layer):
     `(B, H, W, C)` -> `(B, T + N, dim)` with `N = (H/ph) * (W/pw)` patch tokens after
     `T = num_prefix_tokens` prefix tokens: the CLS token (if `class_token`), then the
     distillation token (if `distillation_token`) or the `reg_tokens` register tokens (Darcet et
-    al. 2024, DINOv2's `_reg` models; timm's `reg_token`), in timm's order.
+    al. 2024, DINOv2's `_reg` models; timm's `reg_token`), in timm's order. Images of another shape than
+    the first call's, or that look channels-first `(B, C, H, W)`, are an error naming the shape and the
+    `(B, H, W, C)` convention.
 
     The projection is either a strided `Conv2D` (`patch_embedding="conv"`) or `Patches`
     followed by a `Dense` (`"linear"`); the Dense kernel `(ph*pw*C, dim)` is the conv
@@ -96,13 +99,12 @@ class PatchEncoder(keras.layers.Layer):
         return self.num_prefix_tokens if self.position_embedding == "learned" and not self.no_embed_class else 0
 
     def build(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(f"PatchEncoder expects images of rank 4 (B, H, W, C); got shape {input_shape}.")
+        check_channels_last(input_shape, f"PatchEncoder {self.name!r}")
         _, height, width, channels = input_shape
         if height is None or width is None or channels is None:
             raise ValueError(f"PatchEncoder needs a static image size and channel count; got shape {input_shape}.")
         check_divisible((height, width), self.patch_size)
-        self.input_spec = keras.layers.InputSpec(shape=(None, height, width, channels))
+        self.image_shape = (height, width, channels)
         self.grid_size = (height // self.patch_size[0], width // self.patch_size[1])
         self.num_patches = self.grid_size[0] * self.grid_size[1]
 
@@ -157,6 +159,9 @@ class PatchEncoder(keras.layers.Layer):
         self.dropout_layer = keras.layers.Dropout(self.dropout)
 
     def call(self, images, training=None):
+        # In place of an InputSpec: the same check of the static shape (free at run time), with a message
+        # that recognizes channels-first images.
+        check_channels_last(images.shape, f"PatchEncoder {self.name!r}", self.image_shape)
         if self.patch_embedding == "conv":
             x = ops.reshape(self.projection(images), (-1, self.num_patches, self.dim))
         elif self.patch_embedding == "conv_stem":

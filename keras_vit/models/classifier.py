@@ -8,11 +8,21 @@ channel when it has an `input_normalization = (mean, std)` (on the [0, 1] scale,
 `pretrained_cfg` and transformers' `image_mean` / `image_std` give them). One `Rescaling` layer,
 `preprocessing`, does both. So a model trained or fine-tuned with any mean and std is fed the same
 raw pixels, and its `.keras` file, exports and predictions need no preprocessing restated.
+`check_pixels(model, images)` checks an array against this convention where images enter the package.
 """
 
-import keras
+import warnings
 
-from keras_vit.checks import check_class_names, check_normalization, to_pair
+import keras
+import numpy as np
+
+from keras_vit.checks import (
+    check_channels_last,
+    check_class_names,
+    check_normalization,
+    looks_channels_first,
+    to_pair,
+)
 
 PIXEL_MAX = 255.0
 
@@ -111,3 +121,63 @@ class ImageClassifier(keras.Model):
         if isinstance(config.get("dtype"), dict):
             config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
         return cls(**config)
+
+
+def check_pixels(model, images, *, name="images", strict=True):
+    """`images` for `model`, checked against its input convention; returned as a numpy array (dtype kept).
+
+    Args:
+        model: a `keras.Model` with one image input `(B, H, W, C)`; the value checks apply to keras_vit
+            models (`ImageClassifier`s, which take raw pixels in [0, 255]), the shape checks to any model.
+        images: an array (numpy or a backend tensor) of a batch of images `(B, H, W, C)`.
+        name: what to call `images` in messages (e.g. `"representative_data"`).
+        strict: whether images that look scaled to [0, 1] are an error (True) or a warning.
+
+    Raises `ValueError`, naming the shape or the range and the convention, when `images`:
+        - are not a non-empty batch `(B, H, W, C)` of the model's `(H, W, C)`; a batch that looks
+          channels-first `(B, C, H, W)`, or a single image without the batch axis, is named as such;
+        - hold NaN or infinite values;
+        - (keras_vit models) hold values below 0 or above 255, which no pixel has;
+        - (keras_vit models, float images, `strict=True`) all lie in [0, 1] and are not all 0: images
+          scaled to [0, 1], which the model would read as nearly black (it divides by 255 itself).
+    """
+    if not isinstance(images, np.ndarray):
+        images = np.asarray(keras.ops.convert_to_numpy(images) if hasattr(images, "shape") else images)
+    expected = tuple(model.inputs[0].shape[1:])
+    who = f"{name} for model {model.name!r}"
+    if images.ndim == 3 and all(e is None or e == s for e, s in zip(expected, images.shape)):
+        raise ValueError(
+            f"{name} of shape {images.shape} is one image; model {model.name!r} takes a batch (B, "
+            f"{', '.join(map(str, expected))}): add the batch axis, e.g. images[None]."
+        )
+    if looks_channels_first(images.shape):
+        check_channels_last(images.shape, who, expected)  # raises, saying so
+    if images.ndim != 4 or any(e is not None and e != s for e, s in zip(expected, images.shape[1:])):
+        dims = ", ".join(map(str, expected))
+        raise ValueError(f"{name} must be images shaped (N, {dims}); got {images.shape} (model {model.name!r} takes "
+                         f"(B, {dims}) images).")  # fmt: skip
+    if images.shape[0] == 0:
+        raise ValueError(f"{name} is an empty batch {images.shape}; give at least one image.")
+    if images.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold numbers (pixel values); got dtype {images.dtype}.")
+    if images.dtype.kind == "f" and not np.isfinite(images).all():
+        count = int(np.size(images) - np.isfinite(images).sum())
+        raise ValueError(f"{name} hold {count} NaN or infinite value(s); images must be finite pixel values.")
+    if not isinstance(model, ImageClassifier):
+        return images  # a Keras model of another convention: its value range is its own
+    low, high = float(images.min()), float(images.max())
+    convention = (
+        f"model {model.name!r} takes raw pixels in [0, {PIXEL_MAX:g}] (uint8 or float, as read from image "
+        "files) and scales them itself"
+    )
+    if low < 0 or high > PIXEL_MAX:
+        raise ValueError(f"{name} have values in [{low:g}, {high:g}], outside [0, {PIXEL_MAX:g}]: {convention}.")
+    if images.dtype.kind == "f" and 0 < high <= 1:
+        message = (
+            f"{name} have values in [{low:g}, {high:g}]: they look scaled to [0, 1], but {convention}; "
+            f"pass the raw pixels (images * {PIXEL_MAX:g})."
+        )
+        if strict:
+            raise ValueError(message)
+        warnings.warn(message, stacklevel=2)
+    return images

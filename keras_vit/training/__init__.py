@@ -1,9 +1,9 @@
 """Training: `train(TrainConfig(...))` builds the model (or loads a checkpoint to fine-tune) in the
 right distribution scope and runs `model.fit` with AdamW (optionally with layer-wise learning-rate
-decay), a warm-up + cosine schedule, checkpoints and resumable backups; `DistillationModel` trains a
-DeiT against a CNN teacher."""
+decay), a warm-up + cosine schedule, checkpoints and crash-safe backups it resumes from; a diverged
+run fails with `TrainingDiverged`. `DistillationModel` trains a DeiT against a CNN teacher."""
 
-from keras_vit.training.callbacks import LogLearningRate, build_callbacks
+from keras_vit.training.callbacks import LogLearningRate, StopOnDivergence, TrainingDiverged, build_callbacks
 from keras_vit.training.config import TrainConfig
 from keras_vit.training.distillation import DistillationModel, distillation_loss
 from keras_vit.training.distribution import Distribution, get_distribution
@@ -17,8 +17,10 @@ __all__ = [
     "Distribution",
     "LayerDecayAdamW",
     "LogLearningRate",
+    "StopOnDivergence",
     "TrainConfig",
     "TrainResult",
+    "TrainingDiverged",
     "build_callbacks",
     "build_optimizer",
     "distillation_loss",

@@ -104,10 +104,7 @@ def add_parser(subparsers):
 def run(args):
     from keras_vit.training import train
 
-    try:
-        result = train(config_from_args(args))
-    except (ValueError, FileNotFoundError) as error:  # bad input: our errors say what and how to fix it
-        raise SystemExit(f"keras-vit train: {error}") from None
+    result = train(config_from_args(args))
     print(f"model: {result.output_dir}/model.keras")
     print(f"test_accuracy: {result.test_accuracy:.4f}")
 
@@ -137,7 +134,7 @@ def set_overrides(overrides, items):
     for item in items:
         key, sep, value = item.partition("=")
         if not sep:
-            raise SystemExit(f"keras-vit train: --set expects FIELD=VALUE; got {item!r}.")
+            raise ValueError(f"--set expects FIELD=VALUE; got {item!r}.")
         overrides[key] = _parse_value(value)
     return overrides
 
@@ -164,9 +161,9 @@ def load_recipe(recipe):
     try:
         namespace = runpy.run_path(recipe)
     except FileNotFoundError:
-        raise SystemExit(f"keras-vit train: recipe {recipe!r} is neither 'default' nor an existing file.") from None
+        raise FileNotFoundError(f"recipe {recipe!r} is neither 'default' nor an existing file.") from None
     if not isinstance(namespace.get("RECIPE"), TrainConfig):
-        raise SystemExit(f"keras-vit train: recipe file {recipe!r} does not define RECIPE = TrainConfig(...).")
+        raise ValueError(f"recipe file {recipe!r} does not define RECIPE = TrainConfig(...).")
     return namespace["RECIPE"]
 
 

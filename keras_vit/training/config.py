@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 from keras_vit.checks import (
+    check_bool,
     check_choice,
     check_label_smoothing,
     check_non_negative_int,
@@ -69,7 +70,9 @@ class TrainConfig:
     `"mixed_bfloat16"`, `"mixed_float16"`; logits stay float32), `seed`, and `output_dir`
     (default `runs/<name>`), which receives `model.keras`, `best.keras`, `history.csv`,
     `history.json`, `config.json`, `result.json`, `tensorboard/` and, while a run is
-    unfinished, `backup/` (from which an interrupted run resumes). `tensorboard` and `verbose`
+    unfinished, `backup/` (from which an interrupted or diverged run resumes). A folder holding a
+    finished run of the same config is not trained again (`train` returns its result);
+    `overwrite=True` deletes the run there, finished or not, and starts over. `tensorboard` and `verbose`
     switch the TensorBoard logs and set Keras' progress display. `jit_compile="auto"` compiles
     the train step with XLA on TensorFlow and JAX but not on torch (where it would mean
     `torch.compile`, much slower here); Keras' own "auto" leaves XLA off for TensorFlow on CPU,
@@ -107,6 +110,7 @@ class TrainConfig:
     distillation_temperature: float = 1.0
     seed: int = 0
     output_dir: str = None
+    overwrite: bool = False
     tensorboard: bool = True
     verbose: object = "auto"
     jit_compile: object = "auto"
@@ -128,6 +132,7 @@ class TrainConfig:
         check_number_in(self.distillation_alpha, "distillation_alpha", 0.0, 1.0)
         check_positive_number(self.distillation_temperature, "distillation_temperature")
         check_non_negative_int(self.seed, "seed")
+        check_bool(self.overwrite, "overwrite")
         if self.layer_decay is not None:
             check_layer_decay(self.layer_decay)
         if self.input_normalization is not None:
@@ -146,8 +151,10 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def to_json(self):
-        """The config as JSON (an `AugmentConfig` is written as its fields); `from_json` reads it back."""
+        """The config as JSON (an `AugmentConfig` is written as its fields; `from_json` reads it back), without
+        `overwrite`: it says how a run starts, not what the run is, so a run started with it resumes without it."""
         fields = dataclasses.asdict(self)
+        del fields["overwrite"]
         if dataclasses.is_dataclass(self.augment):
             fields["augment"] = dataclasses.asdict(self.augment)
         return json.dumps(fields, indent=2, default=repr)

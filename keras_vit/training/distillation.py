@@ -66,7 +66,7 @@ class DistillationModel(keras.Model):
         teacher.trainable = False
         self.student = student
         self.teacher = teacher
-        self.built = True  # its layers are built models; BackupAndRestore needs a built model
+        self.built = True  # its layers are built models; Keras saves and loads the weights of built models only
 
     def no_weight_decay(self):
         return self.student.no_weight_decay()

@@ -6,20 +6,23 @@ import inspect
 import json
 import math
 import os
+import pathlib
 import sys
 import time
 
 import keras
 
+from keras_vit import files
 from keras_vit.checkpoints import load_checkpoint
 from keras_vit.models import build_alternet, build_resnet, build_vit, get_config, load_model
+from keras_vit.training.backup import Backup
 from keras_vit.training.callbacks import build_callbacks
 from keras_vit.training.config import TrainConfig
 from keras_vit.training.distillation import DistillationModel
 from keras_vit.training.distribution import get_distribution
 from keras_vit.training.layer_decay import layer_decay_multipliers
 from keras_vit.training.optimizer import build_optimizer, peak_learning_rate, schedule_steps
-from keras_vit.training.run_dir import prepare_run_dir, read_history
+from keras_vit.training.run_dir import RESULT, prepare_run_dir, write_history_csv
 
 # The convolutional models `TrainConfig.model` may name besides the ViT / DeiT configs; overrides go to their builders.
 CNN_BUILDERS = {"resnet": build_resnet, "alternet": build_alternet}
@@ -52,16 +55,19 @@ class Run:
     config: TrainConfig
     distribution: object
     output_dir: str
-    resume_from_epoch: int
-    best_val_accuracy: float
-    train_ds: object
-    test_ds: object
-    info: dict
-    global_batch_size: int
-    steps_per_epoch: int
-    total_steps: int
-    warmup_steps: int
-    peak_learning_rate: float
+    start: object  # the RunStart: a finished run, or the backup state to resume
+    train_ds: object = None
+    test_ds: object = None
+    info: dict = None
+    global_batch_size: int = None
+    steps_per_epoch: int = None
+    total_steps: int = None
+    warmup_steps: int = None
+    peak_learning_rate: float = None
+
+    @property
+    def resume_from_epoch(self):
+        return self.start.epochs_done
 
 
 def train(config=None, *, callbacks=()):
@@ -72,14 +78,23 @@ def train(config=None, *, callbacks=()):
     `config.checkpoint` when set; the data's class names travel with it) with AdamW and the loss
     inside the distribution scope, fit it with the test split as validation data, then report:
     evaluate, and write into `config.run_dir` `model.keras` (the final model), `best.keras` (the
-    epoch with the best test accuracy), `history.csv` / `history.json`, `config.json` and
-    `result.json`. If `output_dir` holds the backup of an interrupted run of the same config,
-    training resumes after its last finished epoch (a different config there is an error, raised
-    before any work). Extra Keras `callbacks` run after the built-in ones.
+    epoch with the best test accuracy), `history.csv` / `history.json`, `config.json` and, last,
+    `result.json`. Extra Keras `callbacks` run after the built-in ones.
+
+    Failure and interruption: a loss that becomes NaN or infinite raises `TrainingDiverged` (naming
+    the epoch and step) and writes no model file from the diverged weights. The run folder's
+    `backup/` holds every finished epoch until all the final files exist; run the same config again
+    after a kill or a divergence and training resumes after the last backed-up epoch (a different
+    config there is an error, raised before any work). A run that finished is not trained again:
+    its recorded result is returned (the model loaded from `model.keras`), unless `config.overwrite`.
     """
     run = prepare_run(config or TrainConfig())
+    if run.start.finished is not None:
+        return finished_result(run)
     with run.distribution.scope():
         model = build_trainer(run)
+        if run.start.state is not None:
+            Backup(run.output_dir).restore(model, run.start.state)
         fit_seconds = fit(model, run, callbacks)
         test_loss, test_accuracy = model.evaluate(run.test_ds, verbose=0)
     return report(model, run, fit_seconds, test_loss, test_accuracy)
@@ -97,7 +112,15 @@ def prepare_run(config):
     output_dir = config.run_dir
     if distribution.worker is not None:
         output_dir = os.path.join(output_dir, distribution.worker)
-    resume_from_epoch, best_val_accuracy = prepare_run_dir(output_dir, config.to_json())
+    start = prepare_run_dir(output_dir, config.to_json(), overwrite=config.overwrite)
+    if start.finished is not None:
+        print(
+            f"keras_vit: {output_dir} holds a finished run of this config (test_accuracy "
+            f"{start.finished['test_accuracy']:.4f}); nothing to train. Pass overwrite=True (--overwrite) to "
+            "train it again.",
+            flush=True,
+        )
+        return Run(config, distribution, output_dir, start)
 
     global_batch_size = config.batch_size * distribution.num_replicas
     train_ds, test_ds, info = get_datasets(
@@ -112,7 +135,7 @@ def prepare_run(config):
     steps_per_epoch = _steps_per_epoch(train_ds, info["num_train"], global_batch_size)
     total_steps, warmup_steps = schedule_steps(config.epochs, steps_per_epoch, config.warmup_epochs)
     run = Run(
-        config, distribution, output_dir, resume_from_epoch, best_val_accuracy, train_ds, test_ds, info,
+        config, distribution, output_dir, start, train_ds, test_ds, info,
         global_batch_size, steps_per_epoch, total_steps, warmup_steps,
         peak_learning_rate(config.base_learning_rate, global_batch_size, config.base_batch_size),
     )  # fmt: skip
@@ -121,7 +144,7 @@ def prepare_run(config):
         f"keras_vit: {model_name} on {config.data} ({info['num_train']} train / {info['num_test']} test), "
         f"{distribution.description}, global batch {global_batch_size}, peak lr {run.peak_learning_rate:.3g}, "
         f"{config.epochs} epochs x {steps_per_epoch} steps, backend {keras.backend.backend()}"
-        + (f"; resuming after epoch {resume_from_epoch}" if resume_from_epoch else ""),
+        + (f"; resuming after epoch {start.epochs_done}" if start.epochs_done else ""),
         flush=True,
     )
     return run
@@ -142,8 +165,11 @@ def build_trainer(run):
 
 
 def fit(model, run, callbacks=()):
-    """`model.fit` for the run's remaining epochs; returns its wall time in seconds."""
+    """`model.fit` for the run's remaining epochs (none when a run killed while writing its final files
+    resumes); returns its wall time in seconds."""
     config = run.config
+    if run.resume_from_epoch >= config.epochs:
+        return 0.0
     start = time.perf_counter()
     model.fit(
         # One training iterator for the whole run. Given a finite dataset, Keras replaces its
@@ -153,10 +179,8 @@ def fit(model, run, callbacks=()):
         steps_per_epoch=run.steps_per_epoch,
         validation_data=run.test_ds,
         epochs=config.epochs,
-        callbacks=[
-            *build_callbacks(run.output_dir, config.tensorboard, run.resume_from_epoch, run.best_val_accuracy),
-            *callbacks,
-        ],
+        initial_epoch=run.resume_from_epoch,
+        callbacks=[*build_callbacks(run.output_dir, config.tensorboard, run.start.state), *callbacks],
         verbose=progress_display(config.verbose),
         shuffle=False,  # get_datasets shuffles; Keras' own shuffling does not apply to a tf.data.Dataset
     )
@@ -164,23 +188,48 @@ def fit(model, run, callbacks=()):
 
 
 def report(model, run, fit_seconds, test_loss, test_accuracy):
-    """Save the final model and write `history.json` and `result.json`; the `TrainResult`."""
-    model.save(os.path.join(run.output_dir, "model.keras"))
+    """Write the run's final files, each atomically, `result.json` last, then delete the backup (so a
+    kill before that point resumes and writes them again); the `TrainResult`."""
+    output_dir = pathlib.Path(run.output_dir)
+    backup = Backup(output_dir)
+    state = backup.read()  # the last epoch's, as committed
+    with files.atomic_path(output_dir / "model.keras") as path:
+        model.save(path)
+    backup.publish_best(state)
+    write_history_csv(output_dir, state["history"])
+    files.write_json(output_dir / "history.json", state["history"])
     epochs_run = run.config.epochs - run.resume_from_epoch
     result = TrainResult(
         model=getattr(model, "student", model),  # a distilled run returns the student, as it saves it
         test_accuracy=float(test_accuracy),
         test_loss=float(test_loss),
-        history=read_history(run.output_dir),
-        output_dir=run.output_dir,
+        history=state["history"],
+        output_dir=str(run.output_dir),
         num_replicas=run.distribution.num_replicas,
         global_batch_size=run.global_batch_size,
         peak_learning_rate=run.peak_learning_rate,
         fit_seconds=fit_seconds,
-        images_per_second=epochs_run * run.info["num_train"] / fit_seconds if epochs_run else 0.0,
+        images_per_second=epochs_run * run.info["num_train"] / fit_seconds if epochs_run and fit_seconds else 0.0,
     )
-    write_result(result)
+    files.write_json(output_dir / RESULT, result_figures(result))
+    backup.delete()
     return result
+
+
+def result_figures(result):
+    """The figures of `result` written to `result.json` (not the model or the history)."""
+    # Not dataclasses.asdict: it deep-copies (pickles) the model.
+    return {f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name not in ("model", "history")}
+
+
+def finished_result(run):
+    """The `TrainResult` a finished run recorded: its figures, its history, its model loaded from
+    `model.keras` (uncompiled)."""
+    output_dir = pathlib.Path(run.output_dir)
+    history = files.require_file(output_dir / "history.json", "History", "the run's history.json").read_text()
+    history = json.loads(history)
+    model = load_model(output_dir / "model.keras")
+    return TrainResult(model=model, history=history, **run.start.finished)
 
 
 def check_config(config):
@@ -201,8 +250,8 @@ def check_config(config):
     if config.layer_decay is not None and config.model in CNN_BUILDERS:
         raise ValueError(f"layer_decay={config.layer_decay} needs a ViT or DeiT (decay per block); model is "
                          f"{config.model!r}.")
-    if config.teacher is not None and not os.path.isfile(config.teacher):
-        raise FileNotFoundError(f"Teacher model {config.teacher!r} not found: give the path of a .keras file.")
+    if config.teacher is not None:
+        files.check_keras_file(config.teacher, "Teacher model")
     for field in ("image_size", "channels"):
         if field in config.model_overrides:
             raise ValueError(
@@ -241,11 +290,7 @@ def _check_checkpoint(config):
                          f"ViT / DeiT config name, not {config.model!r}.")
     if config.model != "auto":
         get_config(config.model)
-    if not os.path.exists(config.checkpoint):
-        raise FileNotFoundError(
-            f"Checkpoint {config.checkpoint!r} not found: give the path of a timm / transformers / npz "
-            "checkpoint (file, or transformers folder)."
-        )
+    files.check_checkpoint(config.checkpoint)
 
 
 def check_distribution(config, distribution):
@@ -278,16 +323,6 @@ def progress_display(verbose):
     if verbose == "auto":
         return 1 if sys.stdout.isatty() else 2
     return verbose
-
-
-def write_result(result):
-    """`history.json` and `result.json` (the figures of `result`) into its output folder."""
-    with open(os.path.join(result.output_dir, "history.json"), "w") as f:
-        json.dump(result.history, f, indent=1)
-    with open(os.path.join(result.output_dir, "result.json"), "w") as f:
-        # Not dataclasses.asdict: it deep-copies (pickles) the model.
-        fields = [f.name for f in dataclasses.fields(result) if f.name not in ("model", "history")]
-        json.dump({name: getattr(result, name) for name in fields}, f, indent=1)
 
 
 def _steps_per_epoch(dataset, num_train, global_batch_size):

@@ -22,12 +22,20 @@ def model(tiny):
          r"representative_data must be images shaped \(N, 16, 16, 3\); got \(4, 16, 16, 1\)"),
         (dict(format="tflite", verify_data=np.zeros((4, 16, 16))),
          r"verify_data must be images shaped \(N, 16, 16, 3\); got \(4, 16, 16\)"),
+        # Calibrating on images scaled to [0, 1] used to fail only after conversion, blaming quantization.
+        (dict(format="tflite", quantize="int8", representative_data=np.random.default_rng(0).uniform(0, 1, (4, 16, 16, 3))),
+         r"representative_data have values in \[0\.\d+, 0\.\d+\]: they look scaled to \[0, 1\], but model .* takes raw "
+         r"pixels in \[0, 255\]"),
+        (dict(format="onnx", verify_data=np.zeros((4, 3, 16, 16))),
+         r"verify_data for model .* got images of shape \(4, 3, 16, 16\), which looks channels-first \(B, C, H, W\)"),
     ],
-    ids=["format", "quantize", "quantize-not-tflite", "int8-without-data", "data-shape", "verify-data-shape"],
+    ids=["format", "quantize", "quantize-not-tflite", "int8-without-data", "data-shape", "verify-data-shape",
+         "data-scaled-to-0-1", "data-channels-first"],
 )
 def test_bad_request_is_refused_before_any_work(model, tmp_path, kwargs, message):
+    suffix = ".onnx" if kwargs["format"] == "onnx" else ".tflite"
     with pytest.raises(ValueError, match=message):
-        keras_vit.export(model, tmp_path / "model.tflite", **kwargs)
+        keras_vit.export(model, tmp_path / f"model{suffix}", **kwargs)
     assert not any(tmp_path.iterdir())
 
 

@@ -63,7 +63,12 @@ def test_reloaded_model_gives_the_same_weights(vit, images, tmp_path):
 def test_clear_errors(vit, cnn, images):
     with pytest.raises(ValueError, match="Attention inspection needs a keras_vit VisionTransformer .* got Functional 'cnn'"):
         attention_weights(cnn, images)
-    with pytest.raises(ValueError, match=r"\(3, 8, 8, 3\) do not fit .*\(B, 16, 16, 3\)"):
-        attention_weights(vit, images[:, :8, :8])
+    with pytest.raises(ValueError, match=r"got \(3, 8, 8, 3\) \(model 'deit' takes \(B, 16, 16, 3\) images\)"):
+        attention_weights(vit, images[:, :8, :8] * 255)
+    with pytest.raises(ValueError, match=r"looks channels-first \(B, C, H, W\)"):
+        attention_weights(vit, np.transpose(images * 255, (0, 3, 1, 2)))
+    # Images scaled to [0, 1] still run, with a warning (what a model taking raw pixels sees of them).
+    with pytest.warns(UserWarning, match=r"images have values in .*: they look scaled to \[0, 1\], but model 'deit'"):
+        attention_weights(vit, images)
     with pytest.raises(ValueError, match="batch_size must be a positive int"):
         attention_weights(vit, images, batch_size=0)

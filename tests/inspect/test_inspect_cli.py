@@ -50,7 +50,7 @@ def test_wrong_size_needs_resize(saved, tmp_path):
     folder, image_paths = saved
     keras.utils.save_img(tmp_path / "big.png", np.zeros((20, 24, 3)), scale=False)
     args = ["inspect", str(folder / "vit.keras"), str(tmp_path / "big.png"), "--out", str(tmp_path / "big")]
-    with pytest.raises(ValueError, match="is 24x20 pixels; the model takes 16x16. Pass --resize"):
+    with pytest.raises(SystemExit, match="keras-vit inspect: Image .* is 24x20 pixels; the model takes 16x16. Pass --resize"):
         main(args)
     assert not (tmp_path / "big").exists()
     resized = load_images([tmp_path / "big.png", image_paths[0]], (16, 16, 3), resize=True)
@@ -73,13 +73,21 @@ def test_a_keras_vit_cnn_is_compared_on_its_own_feature_layers(saved, tmp_path):
     assert summary["frequency"]["resnet"]["layer_names"] == ["stage0_block0_out", "stage1_block0_out"]
 
 
-def test_bad_layer_and_missing_file(saved):
+def test_bad_layer_and_bad_files_are_one_line_before_any_work(saved):
     folder, image_paths = saved
-    with pytest.raises(ValueError, match="Layer index 2 is out of range for a model with 2 blocks"):
+    with pytest.raises(SystemExit, match="^keras-vit inspect: Layer index 2 is out of range for a model with 2 blocks"):
         main(["inspect", str(folder / "vit.keras"), *image_paths, "--out", str(folder / "x"), "--layer", "2"])
-    assert not (folder / "x").exists()
-    with pytest.raises(FileNotFoundError, match="missing.png"):
+    with pytest.raises(SystemExit, match=r"^keras-vit inspect: Image file '.*missing\.png' not found"):
         main(["inspect", str(folder / "vit.keras"), str(folder / "missing.png"), "--out", str(folder / "x")])
+    # A file that is no image used to end in a PIL traceback.
+    (folder / "notes.png").write_text("not an image")
+    with pytest.raises(SystemExit, match=r"^keras-vit inspect: Image file '.*notes\.png' cannot be decoded as an image"):
+        main(["inspect", str(folder / "vit.keras"), str(folder / "notes.png"), "--out", str(folder / "x")])
+    # A truncated .keras file used to be reported by Keras as "File not found".
+    (folder / "cut.keras").write_bytes((folder / "vit.keras").read_bytes()[:-64])
+    with pytest.raises(SystemExit, match=r"^keras-vit inspect: Model file '.*cut\.keras' is not a readable zip archive"):
+        main(["inspect", str(folder / "cut.keras"), *image_paths, "--out", str(folder / "x")])
+    assert not (folder / "x").exists()
 
 
 def test_report_of_a_model_without_class_token_or_position_embeddings(tiny, images, tmp_path):

@@ -102,8 +102,22 @@ def test_indivisible_image(images):
 def test_channel_mismatch_at_call_time(images):
     layer = PatchEncoder(32, 4)
     layer(images)
-    with pytest.raises(ValueError, match=r"expected shape=\(None, 16, 16, 3\), found shape=\(3, 16, 16, 1\)"):
+    with pytest.raises(ValueError, match=r"takes images \(B, H, W, C\) = \(B, 16, 16, 3\); got shape \(3, 16, 16, 1\)"):
         layer(images[..., :1])
+
+
+@pytest.mark.parametrize("patch_size", [1, 4])
+def test_channels_first_images_are_named_as_such(images, patch_size):
+    """With patch 1 a (B, 3, 16, 16) batch used to pass as 3x16 images of 16 channels."""
+    nchw = np.transpose(images, (0, 3, 1, 2))
+    message = (r"got images of shape \(3, 3, 16, 16\), which looks channels-first \(B, C, H, W\): 3 channel\(s\) of "
+               r"16x16 pixels\. keras_vit takes images channels-last, \(B, H, W, C\).*np\.transpose\(images, \(0, 2, 3, 1\)\)")
+    with pytest.raises(ValueError, match=message):
+        PatchEncoder(32, patch_size, patch_embedding="linear")(nchw)
+    built = PatchEncoder(32, patch_size)
+    built(images)
+    with pytest.raises(ValueError, match=message):
+        built(nchw)
 
 
 def test_config_round_trip():

@@ -32,6 +32,16 @@ def test_bad_patch_size(bad):
         Patches(bad)
 
 
+def test_channels_first_images_are_named_as_such():
+    """A (B, 3, 32, 32) batch used to be read as 3x32 images ("3x32 is not divisible by patch size 4x4")."""
+    nchw = np.zeros((2, 3, 32, 32), "float32")
+    with pytest.raises(ValueError, match=r"Patches '.*' got images of shape \(2, 3, 32, 32\), which looks channels-first "
+                                         r"\(B, C, H, W\).*keras_vit takes images channels-last, \(B, H, W, C\)"):
+        Patches(4)(nchw)
+    # Small feature maps of many channels are channels-last (B, H, W, C), not mistaken for images.
+    assert ops.convert_to_numpy(Patches(1)(np.zeros((2, 4, 4, 64), "float32"))).shape == (2, 16, 64)
+
+
 def test_wrong_rank():
     with pytest.raises(ValueError, match="rank 4"):
         Patches(4)(np.zeros((8, 8, 3), "float32"))

@@ -3,6 +3,7 @@ command again, which resumes and finishes."""
 
 import csv
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -38,8 +39,8 @@ def test_cli_train_killed_mid_run_resumes_with_the_same_command(tiny_idx_dir, tm
     output_dir = tmp_path / "run"
     command = train_command(tiny_idx_dir, output_dir)
     first = subprocess.Popen(command, env=python_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # Kill it as soon as a backup of a finished epoch exists (its metadata is written last).
-    backup = output_dir / "backup" / "training_metadata.json"
+    # Kill it as soon as a backup of a finished epoch exists (its state, written last, commits it).
+    backup = output_dir / "backup" / "state.json"
     deadline = time.monotonic() + 180
     while not backup.exists() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -68,6 +69,12 @@ def test_cli_train_killed_mid_run_resumes_with_the_same_command(tiny_idx_dir, tm
         assert (output_dir / name).is_file()
     assert not (output_dir / "backup").exists()
 
+    # The same command once more: the run is finished, so it is reported, not trained again.
+    third = subprocess.run(command, env=python_env(), capture_output=True, text=True, timeout=240)
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert "holds a finished run of this config" in third.stdout and "Epoch " not in third.stdout
+    assert third.stdout.strip().splitlines()[-1] == lines[-1]  # the same test_accuracy
+
 
 def test_cli_rejects_bad_arguments_before_training(tmp_path):
     from keras_vit.cli import main
@@ -83,3 +90,22 @@ def test_cli_rejects_bad_arguments_before_training(tmp_path):
     assert "Unknown config name 'vit_huge'" in error("--model", "vit_huge")
     assert "recipe 'nope.py' is neither 'default' nor an existing file" in error("--recipe", "nope.py")
     assert not (tmp_path / "run").exists()
+
+
+def test_cli_refuses_labels_outside_the_classes_before_training(tiny_idx_dir, tmp_path):
+    """IDX labels 12 and 255 with 10 classes used to train to the end with exit 0 (TensorFlow, JAX)."""
+    from keras_vit.cli import main
+    from keras_vit.data import load_idx, write_idx
+
+    data = shutil.copytree(tiny_idx_dir, tmp_path / "data")
+    labels_file = data / "train-labels-idx1-ubyte.gz"
+    labels = load_idx(data / "train-images-idx3-ubyte.gz", labels_file)[1].astype("uint8")
+    labels[[5, 9]] = [12, 255]
+    write_idx(labels_file, labels)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--data", "fashion_mnist_idx", "--data-dir", str(data), "--output-dir", str(tmp_path / "run")])
+    assert str(exit_info.value) == (
+        f"keras-vit train: IDX labels file {labels_file} holds 2 label(s) outside [0, 10): 12 (1x), 255 (1x), the "
+        "first at index 5. With 10 classes the valid labels are 0 to 9."
+    )
+    assert not (tmp_path / "run" / "model.keras").exists()

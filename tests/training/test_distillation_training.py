@@ -46,4 +46,8 @@ def test_distillation_settings_are_checked_before_any_work(tmp_path):
         TrainConfig(distillation_alpha=2)
     with pytest.raises(FileNotFoundError, match="Teacher model 'nowhere.keras' not found"):
         train(TrainConfig(teacher="nowhere.keras", output_dir=str(tmp_path / "run")))
+    # A truncated teacher used to be reported by Keras as "File not found", after the data was loaded.
+    (tmp_path / "teacher.keras").write_bytes(b"PK\x03\x04" + b"\x00" * 60)
+    with pytest.raises(ValueError, match=r"Teacher model '.*teacher\.keras' is not a readable zip archive"):
+        train(TrainConfig(teacher=str(tmp_path / "teacher.keras"), output_dir=str(tmp_path / "run")))
     assert not (tmp_path / "run").exists()

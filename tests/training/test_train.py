@@ -93,18 +93,6 @@ def test_each_epoch_runs_its_steps_from_the_one_repeated_dataset(tiny_idx_dir, t
     assert [row["epoch"] for row in result.history] == [0, 1, 2]
 
 
-def test_resuming_needs_the_same_config(tiny_idx_dir, tmp_path):
-    from keras_vit.training import prepare_run_dir
-
-    config = tiny_config(tiny_idx_dir, tmp_path)
-    prepare_run_dir(tmp_path, config.to_json())
-    (tmp_path / "backup").mkdir()
-    (tmp_path / "backup" / "training_metadata.json").write_text('{"epoch": 1, "batch": 0}')
-    assert prepare_run_dir(tmp_path, config.to_json()) == (1, None)
-    with pytest.raises(ValueError, match="interrupted run of a different config"):
-        prepare_run_dir(tmp_path, config.replace(epochs=9).to_json())
-
-
 @pytest.mark.skipif(BACKEND != "jax", reason="keras.distribution.DataParallel is the JAX path")
 def test_jax_data_parallel_over_two_devices_matches_one_device(reference, tiny_idx_dir, tmp_path):
     out = run_python(

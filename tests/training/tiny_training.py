@@ -46,6 +46,51 @@ def tiny_config(data_dir, output_dir, **changes):
     return TrainConfig(**fields)
 
 
+class Interrupted(Exception):
+    """Stands for a kill in in-process tests: raised by `InterruptAt`, it ends `train` where it is."""
+
+
+class InterruptAt(keras.callbacks.Callback):
+    """Raises `Interrupted` when epoch `epoch` (0-based) begins, i.e. after `epoch` finished epochs."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise Interrupted(f"interrupted before epoch {epoch}")
+
+
+class PoisonWeights(keras.callbacks.Callback):
+    """Sets the head's bias to NaN before step `step` of epoch `epoch` (both 0-based), or with
+    `after_step` right after it: the loss of every later step, or the validation loss, is then NaN."""
+
+    def __init__(self, epoch, step, after_step=False):
+        super().__init__()
+        self.epoch, self.step, self.after_step = epoch, step, after_step
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current_epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if not self.after_step:
+            self._poison(batch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.after_step:
+            self._poison(batch)
+
+    def _poison(self, batch):
+        if (self.current_epoch, batch) != (self.epoch, self.step):
+            return
+        # JAX's fit holds the variables outside the model during an epoch: put them back first, so the
+        # assignment is what the next step (or the validation) reads.
+        getattr(self.model, "jax_state_sync", lambda: None)()
+        bias = self.model.head.bias
+        bias.assign(keras.ops.full(bias.shape, float("nan"), bias.dtype))
+
+
 def summary(result):
     """The figures of a `TrainResult` that runs on different devices should share."""
     head = result.model.head.kernel
