@@ -66,7 +66,7 @@ def add_parser(subparsers):
         action="append",
         default=[],
         metavar="FIELD=VALUE",
-        help="override a ViTConfig field of the model, e.g. --set drop_path_rate=0.1 (repeatable); "
+        help="override a ViTConfig (or SwinConfig) field of the model, e.g. --set drop_path_rate=0.1 (repeatable); "
         "a --model other than the recipe's starts from no overrides",
     )
     # Flags not given stay out of the namespace (SUPPRESS), so `--clipnorm None` can set a field to None; their
