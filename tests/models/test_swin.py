@@ -119,3 +119,10 @@ def test_flops_count_the_built_swins_windows_and_the_hybrids_backbone():
     first = 2 * cells * (32 * 32 + 9 * 32 * 32 + 32 * 128 + 32 * 128)
     second = 2 * cells * (128 * 32 + 9 * 32 * 32 + 32 * 128)
     assert keras_vit.flop_breakdown("vit_tiny_r8_s4_32")["patch_embedding"] == stem + first + second + 2 * cells * 128 * 192
+
+
+def test_keras_vit_list_shows_swin_rows_with_timms_counts(capsys):
+    from keras_vit.cli import main
+
+    assert main(["list", "swin_tiny_patch4*"]) == 0
+    assert "28,288,354" in capsys.readouterr().out
