@@ -241,7 +241,7 @@ def _replace(config, overrides):
     unknown = sorted(set(overrides) - set(fields))
     if unknown:
         raise ValueError(
-            f"Unknown {type(config).__name__} field(s) {unknown}. Valid fields: {', '.join(fields)}."
+            f"Unknown config field(s) {unknown} of a {type(config).__name__}. Valid fields: {', '.join(fields)}."
         )
     for key in ("image_size", "patch_size"):
         if key in overrides:
