@@ -1,10 +1,12 @@
-"""CNN vs ViT vs DeiT on the same data and the same budget (epochs, augmentation, optimizer).
+"""CNN vs ViT vs DeiT vs Swin vs a hybrid ViT on the same data and the same budget (epochs, augmentation, optimizer).
 
     python recipes/cnn_vs_vit_vs_deit.py [--data fashion_mnist_idx --data-dir DIR] [--epochs N] [--out DIR]
         [--augment none|flip|light|deit] [--cnn-widths 16,32,64] [--vit vit_nano_patch4_28]
+        [--swin swin_tiny_patch2_window7_28] [--hybrid vit_tiny_r8_s4_32] [--only cnn,vit,deit,swin,hybrid]
 
-Trains (a) a small ResNet (`build_resnet` with `--cnn-widths`), (b) a plain ViT and (c) a DeiT
-student of the same size distilled from (a) (hard distillation, alpha 0.5), each through `keras_vit.training.train` with the same
+Trains (a) a small ResNet (`build_resnet` with `--cnn-widths`), (b) a plain ViT, (c) a DeiT
+student of the same size distilled from (a) (hard distillation, alpha 0.5), (d) a Swin Transformer and (e) a
+hybrid ViT (a ResNetV2 computes its tokens; built at the data's image size and channels), each through `keras_vit.training.train` with the same
 `TrainConfig` apart from the model; then prints and saves (`comparison.md`, `comparison.json`)
 test accuracy, parameters, training time, training images/s and batch-1 inference latency.
 The default data is the embedded Fashion-MNIST subset; `--data fashion_mnist_idx --data-dir
@@ -50,6 +52,9 @@ def main(argv=None):
     parser.add_argument(
         "--cnn-widths", default="16,32,64", help="channels per ResNet stage (build_resnet's default is 32,64,128)"
     )
+    parser.add_argument("--swin", default="swin_tiny_patch2_window7_28", help="Swin Transformer config")
+    parser.add_argument("--hybrid", default="vit_tiny_r8_s4_32", help="hybrid ViT config (built at the data's size)")
+    parser.add_argument("--only", default="cnn,vit,deit,swin,hybrid", help="the runs to make (deit needs cnn)")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--augment", default="flip", help="AugmentConfig preset: none, flip, light, deit")
@@ -64,14 +69,20 @@ def main(argv=None):
     )  # fmt: skip
     teacher_dir = os.path.join(args.out, "cnn")
     runs = {
-        "CNN (ResNet)": base.replace(model="resnet", model_overrides=dict(widths=widths), output_dir=teacher_dir),
-        f"ViT ({args.vit})": base.replace(model=args.vit, output_dir=os.path.join(args.out, "vit")),
-        f"DeiT ({distilled_name(args.vit)}, CNN teacher)": base.replace(
+        "cnn": ("CNN (ResNet)", base.replace(model="resnet", model_overrides=dict(widths=widths), output_dir=teacher_dir)),
+        "vit": (f"ViT ({args.vit})", base.replace(model=args.vit, output_dir=os.path.join(args.out, "vit"))),
+        "deit": (f"DeiT ({distilled_name(args.vit)}, CNN teacher)", base.replace(
             model=distilled_name(args.vit),
             teacher=os.path.join(teacher_dir, "model.keras"),
             output_dir=os.path.join(args.out, "deit"),
-        ),
-    }
+        )),
+        "swin": (f"Swin ({args.swin})", base.replace(model=args.swin, output_dir=os.path.join(args.out, "swin"))),
+        "hybrid": (f"Hybrid ViT ({args.hybrid})", base.replace(model=args.hybrid, output_dir=os.path.join(args.out, "hybrid"))),
+    }  # fmt: skip
+    chosen = [key for key in args.only.split(",") if key]
+    if not chosen or set(chosen) - set(runs) or ("deit" in chosen and "cnn" not in chosen):
+        raise SystemExit(f"--only must name runs among {', '.join(runs)} (deit with cnn, its teacher); got {args.only!r}.")
+    runs = dict(runs[key] for key in runs if key in chosen)
     rows = []
     for label, config in runs.items():
         result = train(config)

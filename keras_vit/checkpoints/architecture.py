@@ -36,9 +36,37 @@ def _shape(tensors, key, source):
     return tuple(tensors[key].shape)
 
 
+_BACKBONE_BLOCK = re.compile(r"^patch_embed\.backbone\.stages\.(\d+)\.blocks\.(\d+)\.")
+
+
+def _backbone_fields(tensors, source):
+    """A hybrid's ResNetV2 (timm's `patch_embed.backbone`): its stage depths, stem width and image channels."""
+    stem = next((key for key in ("patch_embed.backbone.stem.conv.weight", "patch_embed.backbone.conv.weight")
+                 if key in tensors), None)  # fmt: skip
+    if stem is None:
+        raise ValueError(f"{source}: a hybrid's backbone without its stem convolution; keys start: {sorted(tensors)[:8]}.")
+    stages = {}
+    for match in filter(None, map(_BACKBONE_BLOCK.match, tensors)):
+        stages.setdefault(int(match.group(1)), set()).add(int(match.group(2)))
+    width, channels = tensors[stem].shape[:2]
+    layers = tuple(len(stages[stage]) for stage in sorted(stages))
+    return dict(patch_embedding="resnetv2", backbone_layers=layers, backbone_width=int(width)), int(channels)
+
+
+def pixel_patch_size(fields):
+    """The pixels one token covers: `patch_size`, times the backbone's stride for a hybrid."""
+    from keras_vit.layers.resnetv2 import backbone_stride
+
+    stride = backbone_stride(fields.get("backbone_layers", ())) if fields.get("patch_embedding") == "resnetv2" else 1
+    return tuple(size * stride for size in to_pair(fields["patch_size"], "patch_size"))
+
+
 def shape_fields(tensors, source):
     """The `ViTConfig` fields the names and shapes of timm-layout `tensors` determine."""
     dim, channels, ph, pw = _shape(tensors, "patch_embed.proj.weight", source)
+    backbone = {}
+    if any(key.startswith("patch_embed.backbone.") for key in tensors):
+        backbone, channels = _backbone_fields(tensors, source)
     indices = sorted({int(match.group(1)) for match in map(_BLOCK.match, tensors) if match})
     if indices != list(range(len(indices))) or not indices:
         raise ValueError(f"{source}: transformer blocks must be numbered 0..depth-1; found {indices}.")
@@ -57,6 +85,7 @@ def shape_fields(tensors, source):
         qk_norm="blocks.0.attn.q_norm.weight" in tensors,
         init_values=_LAYER_SCALE_INIT if "blocks.0.ls1.gamma" in tensors else None,
         fc_norm="fc_norm.weight" in tensors,
+        **backbone,
     )
     fields["layer_norm_epsilon"] = 1e-5 if fields["norm_pre"] else 1e-6
     if "attn_pool.latent" in tensors:
@@ -153,10 +182,19 @@ RECORDED_FIELDS = ("num_heads", "layer_norm_epsilon", "pooling", "activation", "
 def describe_model(model):
     """The fields of a `VisionTransformer` that shapes cannot recover, as keras_vit writes them into
     safetensors metadata: image size, heads, LayerNorm epsilon, pooling, activation, whether the prefix
-    tokens have positions, and the input normalization (null: pixels scaled to [0, 1] only)."""
+    tokens have positions, and the input normalization (null: pixels scaled to [0, 1] only). For a
+    `SwinTransformer`: every architecture field of its `SwinConfig` (regularization aside) and the normalization."""
+    import dataclasses
+
+    from keras_vit.models.configs import REGULARIZATION_FIELDS, SwinConfig
+
     config = model.config
     fields = {"image_size": list(to_pair(config.image_size, "image_size"))}
-    fields.update({field: getattr(config, field) for field in RECORDED_FIELDS})
+    if isinstance(config, SwinConfig):
+        fields.update({key: value for key, value in dataclasses.asdict(config).items()
+                       if key not in REGULARIZATION_FIELDS and key != "image_size"})  # fmt: skip
+    else:
+        fields.update({field: getattr(config, field) for field in RECORDED_FIELDS})
     normalization = model.input_normalization
     fields["input_normalization"] = None if normalization is None else [list(values) for values in normalization]
     return fields

@@ -7,6 +7,7 @@ import pathlib
 from keras_vit.checkpoints import files
 from keras_vit.checkpoints.hf_layout import hf_config_fields, hf_to_timm, is_hf_layout
 from keras_vit.checkpoints.npz_layout import npz_to_timm
+from keras_vit.checkpoints.swin_layout import hf_swin_config_fields, hf_swin_to_timm, is_hf_swin, is_swin
 from keras_vit.checkpoints.timm_config import is_timm_config, timm_config_fields
 from keras_vit.checks import check_normalization
 from keras_vit.files import check_checkpoint_file, require_file
@@ -105,6 +106,12 @@ def read_checkpoint(path):
     sibling = path.parent / "config.json"
     config_file = config_file or (_config_file(sibling) if sibling.is_file() else None)
     config = json.loads(config_file.read_text()) if config_file is not None else {}
+    if is_hf_swin(tensors):
+        tensors = hf_swin_to_timm(tensors)
+        if config.get("model_type") == "swin":
+            fields = hf_swin_config_fields(config, config_file)
+            normalization = _hf_normalization(config_file.parent)
+        return Checkpoint(tensors, fields, source, normalization)
     if is_hf_layout(tensors):
         tensors = hf_to_timm(tensors)
         if "model_type" in config:
@@ -122,6 +129,8 @@ def read_checkpoint(path):
     name = None
     if not fields and is_timm_config(config):  # keras_vit's own metadata comes first
         name, fields, normalization = timm_config_fields(config, config_file)
+        if is_swin(tensors):  # timm's Swin: the architecture's row, its image size and normalization
+            fields = {"image_size": fields["image_size"]} if "image_size" in fields else {}
         if name is None:
             source = f"{source} (timm architecture {config['architecture']!r}, not in keras_vit's config table)"
     return Checkpoint(tensors, fields, source, normalization, name)

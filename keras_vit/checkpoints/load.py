@@ -7,15 +7,18 @@ from keras_vit.checkpoints.architecture import (
     head_inputs,
     infer_fields,
     num_classes_of,
+    pixel_patch_size,
     position_grid,
     position_prefix_rows,
 )
 from keras_vit.checkpoints.checkpoint import PLAIN_PIXELS, read_checkpoint
 from keras_vit.checkpoints.resample import resample_position_table
+from keras_vit.checkpoints.swin_layout import HEAD_KEYS as SWIN_HEAD_KEYS
+from keras_vit.checkpoints.swin_layout import fit_bias_tables, is_swin, swin_shape_fields
 from keras_vit.checkpoints.timm_layout import assign, model_entries
 from keras_vit.checks import check_bool, check_normalization, check_num_classes, to_pair
-from keras_vit.models import VisionTransformer, get_config
-from keras_vit.models.configs import describes
+from keras_vit.models import SwinTransformer, VisionTransformer, get_config
+from keras_vit.models.configs import SwinConfig, config_fields, config_from_dict, describes, validate_config
 from keras_vit.models.vit import resolve_config
 
 HEAD_KEYS = ("head.weight", "head.bias", "head_dist.weight", "head_dist.bias")
@@ -50,6 +53,8 @@ def fit_position_embeddings(tensors, encoder, known_image_size, source, antialia
     num_prefix = _num_prefix_tokens(tensors)
     patch_weight = tensors.get("patch_embed.proj.weight")
     patch_size = tuple(patch_weight.shape[2:]) if patch_weight is not None else encoder.patch_size
+    if encoder.patch_embedding == "resnetv2":  # the grid in pixels: the backbone's stride times the patch
+        patch_size = tuple(p * s // q for p, s, q in zip(patch_size, encoder.pixel_patch_size, encoder.patch_size))
     grid = position_grid(tensors, num_prefix, patch_size, known_image_size, encoder.grid_size, source)
     table, rows = tensors["pos_embed"], position_prefix_rows(tensors, grid)
     # A fixed sincos2d table is written (and so read) with zero rows for every prefix token.
@@ -66,17 +71,22 @@ def fit_position_embeddings(tensors, encoder, known_image_size, source, antialia
 def _load_into(model, checkpoint, skip=(), antialias=True):
     entries = [entry for entry in model_entries(model) if entry.key not in skip]
     tensors = {key: value for key, value in checkpoint.tensors.items() if key not in skip}
-    known_size = checkpoint.fields.get("image_size")
-    tensors = fit_position_embeddings(tensors, model.patch_encoder, known_size, checkpoint.source, antialias)
+    if isinstance(model, SwinTransformer):
+        tensors = fit_bias_tables(tensors, model)
+    else:
+        known_size = checkpoint.fields.get("image_size")
+        tensors = fit_position_embeddings(tensors, model.patch_encoder, known_size, checkpoint.source, antialias)
     assign(entries, tensors, checkpoint.source)
 
 
 def load_weights(model, path, antialias=True):
-    """Load a checkpoint (any format `load_checkpoint` reads) into an existing `VisionTransformer`; returns it.
+    """Load a checkpoint (any format `load_checkpoint` reads) into an existing `VisionTransformer` or
+    `SwinTransformer`; returns it.
 
     Every model weight must have a tensor of the right shape and every tensor a weight, else a
     `ValueError` lists the missing, unexpected and wrongly shaped tensors by name, and nothing is
-    assigned. Position embeddings trained on another patch grid are resampled (bicubic, antialiased as
+    assigned. A Swin's relative position bias tables trained for another window are resampled as timm's
+    `resize_rel_pos_bias_table` does. Position embeddings trained on another patch grid are resampled (bicubic, antialiased as
     timm's `resample_abs_pos_embed` unless `antialias=False`) to the model's. The model keeps its own
     `input_normalization`.
     """
@@ -90,12 +100,12 @@ def _image_size(checkpoint, fields, source):
     tensors = checkpoint.tensors
     num_prefix = int(fields["class_token"]) + int(fields["distillation_token"]) + fields["reg_tokens"]
     known = checkpoint.fields.get("image_size")
-    grid = position_grid(tensors, num_prefix, fields["patch_size"], known, None, source)
+    patch = pixel_patch_size(fields)
+    grid = position_grid(tensors, num_prefix, patch, known, None, source)
     if grid is None:
         if known is None:
             raise ValueError(f"{source} has no position embeddings or recorded image size; pass image_size=.")
         return known
-    patch = to_pair(fields["patch_size"], "patch_size")
     return (grid[0] * patch[0], grid[1] * patch[1])
 
 
@@ -127,8 +137,8 @@ def _config(checkpoint, name, image_size, overrides):
         return resolve_config(row, image_size=size, **fields), row
     fields = infer_fields(tensors, {**recorded, **overrides}, source)
     if fields["position_embedding"] == "learned" and "no_embed_class" not in fields:
-        requested = None if image_size is None else _grid(image_size, fields["patch_size"])
-        grid = position_grid(tensors, _num_prefix_tokens(tensors), fields["patch_size"], recorded.get("image_size"),
+        requested = None if image_size is None else _grid(image_size, pixel_patch_size(fields))
+        grid = position_grid(tensors, _num_prefix_tokens(tensors), pixel_patch_size(fields), recorded.get("image_size"),
                              requested, source)  # fmt: skip
         fields["no_embed_class"] = _num_prefix_tokens(tensors) > 0 and position_prefix_rows(tensors, grid) == 0
     size = image_size if image_size is not None else _image_size(checkpoint, fields, source)
@@ -142,7 +152,12 @@ def _grid(image_size, patch_size):
 
 def load_checkpoint(path, name=None, *, num_classes=None, image_size=None, input_normalization=None, class_names=None,
                     antialias=True, **overrides):  # fmt: skip
-    """Build a `VisionTransformer` with a checkpoint's weights.
+    """Build a `VisionTransformer` (hybrids included) or a `SwinTransformer` with a checkpoint's weights.
+
+    A Swin checkpoint (timm's `SwinTransformer`, or a transformers `SwinModel` / `SwinForImageClassification`
+    folder) gives a `SwinTransformer`: its architecture is the named row, else timm's config.json row, else read
+    from the tensors (heads from the bias tables) with `image_size=` or a recorded image size. A `window_size=`
+    other than the checkpoint's resamples every relative position bias table as timm does.
 
     Args:
         path: a timm or transformers state dict (`.safetensors`; `.pth`/`.pt`/`.bin` through
@@ -180,9 +195,13 @@ def load_checkpoint(path, name=None, *, num_classes=None, image_size=None, input
     if input_normalization is not None:
         input_normalization = check_normalization(input_normalization)
     check_bool(antialias, "antialias")
-    get_config(name, **overrides)  # unknown names and fields, before reading the file
+    if name is not None:
+        get_config(name, **overrides)  # unknown names and fields, before reading the file
     checkpoint = read_checkpoint(path)
     normalization = _input_normalization(checkpoint, input_normalization)
+    if is_swin(checkpoint.tensors):
+        return _load_swin(checkpoint, name, num_classes, image_size, normalization, class_names, overrides)
+    get_config(None, **overrides)
     config, table_name = _config(checkpoint, name, image_size, overrides)
     checkpoint_classes, inputs = num_classes_of(checkpoint.tensors), head_inputs(checkpoint.tensors)
     width = checkpoint.tensors["patch_embed.proj.weight"].shape[0]
@@ -207,4 +226,44 @@ def load_checkpoint(path, name=None, *, num_classes=None, image_size=None, input
         for head in model.heads:
             for variable in head.weights:
                 variable.assign(keras.ops.zeros(variable.shape, variable.dtype))
+    return model
+
+
+def _swin_config(checkpoint, name, image_size, overrides):
+    """`(SwinConfig, table name or None)`: the caller's row, else the row timm's config.json names, else the
+    architecture the tensors give; the checkpoint's recorded fields and image size, then the caller's, on top."""
+    recorded = {key: value for key, value in checkpoint.fields.items() if key in config_fields(SwinConfig)}
+    row = name or checkpoint.name
+    if row is not None and not isinstance(get_config(row), SwinConfig):
+        raise ValueError(f"{checkpoint.source} holds a Swin Transformer; {row!r} is not a swin_* config.")
+    fields = dict(overrides) if name is not None else {**recorded, **overrides}
+    if row is None:
+        fields = {**swin_shape_fields(checkpoint.tensors, checkpoint.source), **fields}
+    if image_size is not None:
+        fields["image_size"] = image_size
+    elif row is None and "image_size" not in fields:
+        raise ValueError(
+            f"{checkpoint.source} does not record the image size its Swin Transformer was built for (its tensors do "
+            "not tell it); pass image_size=, or name= of its config (keras_vit.list_configs('swin_*'))."
+        )
+    config = config_from_dict(fields, SwinConfig) if row is None else validate_config(get_config(row, **fields))
+    return config, row
+
+
+def _load_swin(checkpoint, name, num_classes, image_size, normalization, class_names, overrides):
+    """A `SwinTransformer` with the checkpoint's weights (see `load_checkpoint`); its bias tables resampled when
+    `overrides` asks for another `window_size`."""
+    config, row = _swin_config(checkpoint, name, image_size, overrides)
+    head = checkpoint.tensors.get("head.fc.weight")
+    checkpoint_classes = None if head is None else int(head.shape[0])
+    new_head = num_classes is not None and num_classes != checkpoint_classes
+    classes = checkpoint_classes if num_classes is None else num_classes
+    model = SwinTransformer(
+        config, classes, include_top=classes is not None, class_names=class_names, input_normalization=normalization,
+        name=row if describes(row, config) else None,
+    )  # fmt: skip
+    _load_into(model, checkpoint, skip=SWIN_HEAD_KEYS if new_head else ())
+    if new_head:
+        for variable in model.head.weights:
+            variable.assign(keras.ops.zeros(variable.shape, variable.dtype))
     return model

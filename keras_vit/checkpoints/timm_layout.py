@@ -1,7 +1,7 @@
 """The name mapping between a keras_vit model's variables and timm's `VisionTransformer` state dict.
 
-A model is read by the parts a `VisionTransformer` declares, not by variable paths: its
-`patch_encoder`, `norm_pre`, its `blocks` in order, its `norm`, an attention `pool` (timm's `attn_pool`),
+A `SwinTransformer`'s names are in `swin_layout`; `model_entries` takes either. A model is read by the parts a `VisionTransformer` declares, not by variable paths: its
+`patch_encoder` (a hybrid's ResNetV2 `backbone` under timm's `patch_embed.backbone`), `norm_pre`, its `blocks` in order, its `norm`, an attention `pool` (timm's `attn_pool`),
 `fc_norm`, `head` and `head_dist` (a DeiT's second head). timm stores Linear weights `(out, in)` and
 Conv2d weights `(out, in, kh, kw)`; Keras stores `(in, out)` and `(kh, kw, in, out)`.
 """
@@ -88,8 +88,10 @@ def _patch_encoder_entries(encoder):
             "patch_embedding='conv_stem' has no timm, Hugging Face or big_vision counterpart; "
             "save such a model with model.save(...) (.keras) instead."
         )
-    if encoder.patch_embedding == "conv":
+    if encoder.patch_embedding in ("conv", "resnetv2"):
         entries = [Entry("patch_embed.proj.weight", projection.kernel, "conv")]
+        if encoder.patch_embedding == "resnetv2":
+            entries += _backbone_entries(encoder.backbone)
     else:
         entries = [Entry("patch_embed.proj.weight", projection.kernel, "patch_dense", encoder.patch_size)]
     if encoder.use_bias:
@@ -104,6 +106,27 @@ def _patch_encoder_entries(encoder):
         entries.append(Entry("pos_embed", encoder.position_embeddings))
     elif encoder.position_embedding == "sincos2d":
         entries.append(Entry("pos_embed", encoder.position_embeddings, "patch_positions", encoder.num_prefix_tokens))
+    return entries
+
+
+def _group_norm(prefix, layer):
+    return [Entry(prefix + "weight", layer.gamma), Entry(prefix + "bias", layer.beta)]
+
+
+def _backbone_entries(backbone):
+    """timm's ResNetV2 under `patch_embed.backbone.`: `stem.conv`, `stem.norm`, `stages.{i}.blocks.{j}.*`; the stem
+    alone (`layers=()`, timm's bare stem `nn.Sequential`) is `conv`, `norm`."""
+    prefix = "patch_embed.backbone." + ("stem." if backbone.layers_per_stage else "")
+    entries = [Entry(prefix + "conv.weight", backbone.stem_conv.kernel, "conv")] + _group_norm(prefix + "norm.", backbone.stem_norm)
+    for stage, blocks in enumerate(backbone.stages()):
+        for index, block in enumerate(blocks):
+            name = f"patch_embed.backbone.stages.{stage}.blocks.{index}."
+            if block.project:
+                entries.append(Entry(name + "downsample.conv.weight", block.downsample_conv.kernel, "conv"))
+                entries += _group_norm(name + "downsample.norm.", block.downsample_norm)
+            for number, (conv, norm) in enumerate(zip(block.convs, block.norms), start=1):
+                entries.append(Entry(f"{name}conv{number}.weight", conv.kernel, "conv"))
+                entries += _group_norm(f"{name}norm{number}.", norm)
     return entries
 
 
@@ -130,7 +153,12 @@ def _attention_pool_entries(pool):
 
 
 def model_entries(model):
-    """Every variable of the `VisionTransformer` `model` with its timm name."""
+    """Every variable of the `VisionTransformer` or `SwinTransformer` `model` with its timm name."""
+    from keras_vit.checkpoints.swin_layout import swin_entries
+    from keras_vit.models.swin import SwinTransformer
+
+    if isinstance(model, SwinTransformer):
+        return swin_entries(model)
     check_vision_transformer(model, "A timm-layout checkpoint")
     entries = _patch_encoder_entries(model.patch_encoder)
     if model.norm_pre is not None:

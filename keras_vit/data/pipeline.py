@@ -50,7 +50,7 @@ def _from_array_source(source):
 
 
 def _from_arrays(train, test, class_names):
-    (x_train, y_train), (x_test, y_test) = train, test
+    x_train, x_test = train[0], test[0]
     info = dict(
         class_names=list(class_names), image_shape=x_train.shape[1:], num_train=len(x_train), num_test=len(x_test)
     )

@@ -121,6 +121,16 @@ def run_list(args):
         config = get_config(name)
         image = config.image_size if isinstance(config.image_size, int) else "x".join(map(str, config.image_size))
         patch = config.patch_size if isinstance(config.patch_size, int) else "x".join(map(str, config.patch_size))
-        print(f"{name:<{width}}  {image!s:>9}  {patch!s:>5}  {config.dim:>5}  {config.depth:>5}  {config.num_heads:>5}  "
+        dim, depth, heads = _sizes(config)
+        print(f"{name:<{width}}  {image!s:>9}  {patch!s:>5}  {dim!s:>5}  {depth!s:>5}  {heads!s:>5}  "
               f"{parameter_count(config):>13,}")
     return 0
+
+
+def _sizes(config):
+    """`(dim, depth, heads)` of a row: a Swin's first width, its blocks in all, its heads per stage."""
+    from keras_vit.models import SwinConfig
+
+    if isinstance(config, SwinConfig):
+        return config.embed_dim, sum(config.depths), "/".join(map(str, config.num_heads))
+    return config.dim, config.depth, config.num_heads

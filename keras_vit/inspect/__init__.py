@@ -22,6 +22,7 @@ from keras_vit.inspect.maps import token_map
 from keras_vit.inspect.position_similarity import position_embedding_similarity
 from keras_vit.inspect.report import write_report
 from keras_vit.inspect.rollout import attention_rollout, rollout_steps
+from keras_vit.inspect.windows import stitched_attention_maps, window_attention_distance, window_attention_weights
 
 __all__ = [
     "attention_distance",
@@ -42,7 +43,10 @@ __all__ = [
     "patch_distances",
     "position_embedding_similarity",
     "relative_log_amplitude",
+    "stitched_attention_maps",
     "rollout_steps",
     "token_map",
     "write_report",
+    "window_attention_distance",
+    "window_attention_weights",
 ]

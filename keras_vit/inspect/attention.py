@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from keras_vit.inspect.model_parts import check_images
+from keras_vit.models.swin import SwinTransformer
 from keras_vit.models.vit import check_vision_transformer
 
 
@@ -33,9 +34,10 @@ def attention_model(model):
     and calling each `TransformerBlock` with `return_attention_scores=True`. The result maps images
     to `[weights_block_0, ..., weights_block_{L-1}, *outputs]`, each weight tensor
     `(B, heads, N, N)` and `outputs` the original model's outputs, flattened. `model` itself is
-    untouched, so its default forward pass keeps the fused attention kernel.
+    untouched, so its default forward pass keeps the fused attention kernel. A `SwinTransformer`'s blocks give
+    their windows' weights, `(B * windows, heads, N, N)` (see `keras_vit.inspect.windows`).
     """
-    blocks = check_vision_transformer(model, "Attention inspection").blocks
+    blocks = (model if isinstance(model, SwinTransformer) else check_vision_transformer(model, "Attention inspection")).blocks
     position = {id(block): index for index, block in enumerate(blocks)}
     captured = {}
 

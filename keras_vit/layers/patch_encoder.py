@@ -4,6 +4,7 @@ from keras import ops
 from keras_vit.layers.conv_stem import ConvStem, stem_widths
 from keras_vit.layers.patches import Patches
 from keras_vit.layers.position_embeddings import sincos_2d
+from keras_vit.layers.resnetv2 import ResNetV2Backbone, backbone_grid, backbone_stride, check_backbone
 from keras_vit.checks import (
     check_bool,
     check_channels_last,
@@ -16,7 +17,7 @@ from keras_vit.checks import (
     to_pair,
 )
 
-PATCH_EMBEDDINGS = ("conv", "linear", "conv_stem")
+PATCH_EMBEDDINGS = ("conv", "linear", "conv_stem", "resnetv2")
 POSITION_EMBEDDINGS = ("learned", "sincos2d", "none")
 
 
@@ -38,6 +39,9 @@ class PatchEncoder(keras.layers.Layer):
     (`ConvStem`: 3x3 stride-2 convolutions, BatchNorm, ReLU) and a 1x1 `Conv2D` to `dim`, for
     a square power-of-two patch size; it has no timm counterpart. `stem_entry_width > 0` starts
     that stem with a stride-1 3x3 convolution of that width (`ConvStem(entry_width=...)`).
+    `"resnetv2"` is a hybrid ViT's (timm's `HybridEmbed`): the CNN `backbone` (`ResNetV2Backbone` with
+    `backbone_layers` and `backbone_width`) computes a feature map, which a `patch_size` strided `Conv2D`
+    projects to tokens; the patch size is then in feature-map cells, not pixels (`pixel_patch_size` gives both).
 
     Position embeddings: `"learned"` covers prefix and patch tokens, as timm's
     `pos_embed` `(1, T + N, dim)`, initialized N(0, 0.02), or the patch tokens only,
@@ -62,6 +66,8 @@ class PatchEncoder(keras.layers.Layer):
         reg_tokens=0,
         no_embed_class=False,
         use_bias=True,
+        backbone_layers=(),
+        backbone_width=64,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -90,6 +96,7 @@ class PatchEncoder(keras.layers.Layer):
                 f"position_embedding={position_embedding!r} there is none to leave them out of."
             )
         self.use_bias = check_bool(use_bias, "use_bias")
+        self.backbone_layers, self.backbone_width = check_backbone(backbone_layers, backbone_width)
         self.num_prefix_tokens = int(self.class_token) + int(self.distillation_token) + self.reg_tokens
 
     @property
@@ -103,17 +110,26 @@ class PatchEncoder(keras.layers.Layer):
         _, height, width, channels = input_shape
         if height is None or width is None or channels is None:
             raise ValueError(f"PatchEncoder needs a static image size and channel count; got shape {input_shape}.")
-        check_divisible((height, width), self.patch_size)
+        if self.patch_embedding == "resnetv2":
+            self.backbone = ResNetV2Backbone(
+                self.backbone_layers, self.backbone_width, dtype=self.dtype_policy, name="backbone"
+            )
+            self.backbone.build(input_shape)
+            features_shape = self.backbone.compute_output_shape(input_shape)
+            check_divisible(features_shape[1:3], self.patch_size)
+            self.grid_size = (features_shape[1] // self.patch_size[0], features_shape[2] // self.patch_size[1])
+        else:
+            check_divisible((height, width), self.patch_size)
+            self.grid_size = (height // self.patch_size[0], width // self.patch_size[1])
         self.image_shape = (height, width, channels)
-        self.grid_size = (height // self.patch_size[0], width // self.patch_size[1])
         self.num_patches = self.grid_size[0] * self.grid_size[1]
 
-        if self.patch_embedding == "conv":
+        if self.patch_embedding in ("conv", "resnetv2"):
             self.projection = keras.layers.Conv2D(
                 self.dim, self.patch_size, strides=self.patch_size, use_bias=self.use_bias, dtype=self.dtype_policy,
                 name="projection",
             )  # fmt: skip
-            self.projection.build(input_shape)
+            self.projection.build(features_shape if self.patch_embedding == "resnetv2" else input_shape)
         elif self.patch_embedding == "conv_stem":
             self.stem = ConvStem(
                 self.dim, self.patch_size, entry_width=self.stem_entry_width, dtype=self.dtype_policy, name="stem"
@@ -164,6 +180,8 @@ class PatchEncoder(keras.layers.Layer):
         check_channels_last(images.shape, f"PatchEncoder {self.name!r}", self.image_shape)
         if self.patch_embedding == "conv":
             x = ops.reshape(self.projection(images), (-1, self.num_patches, self.dim))
+        elif self.patch_embedding == "resnetv2":
+            x = ops.reshape(self.projection(self.backbone(images)), (-1, self.num_patches, self.dim))
         elif self.patch_embedding == "conv_stem":
             x = ops.reshape(self.projection(self.stem(images, training=training)), (-1, self.num_patches, self.dim))
         else:
@@ -186,8 +204,16 @@ class PatchEncoder(keras.layers.Layer):
             x = x + ops.cast(self.position_embeddings, x.dtype)
         return self.dropout_layer(x, training=training)
 
+    @property
+    def pixel_patch_size(self):
+        """The `(h, w)` pixels one token covers: the patch size, times the backbone's stride for a hybrid."""
+        stride = backbone_stride(self.backbone_layers) if self.patch_embedding == "resnetv2" else 1
+        return (self.patch_size[0] * stride, self.patch_size[1] * stride)
+
     def compute_output_shape(self, input_shape):
         batch, height, width, _ = input_shape
+        if self.patch_embedding == "resnetv2":
+            height, width = backbone_grid((height, width), self.backbone_layers)
         num_patches = (height // self.patch_size[0]) * (width // self.patch_size[1])
         return (batch, self.num_prefix_tokens + num_patches, self.dim)
 
@@ -205,4 +231,6 @@ class PatchEncoder(keras.layers.Layer):
             "reg_tokens": self.reg_tokens,
             "no_embed_class": self.no_embed_class,
             "use_bias": self.use_bias,
+            "backbone_layers": self.backbone_layers,
+            "backbone_width": self.backbone_width,
         }

@@ -1,9 +1,10 @@
 """The one table of named model configs.
 
 Names and sizes follow timm (`vit_tiny_patch16_224` is ViT-Ti/16 at 224 px, and so on for DeiT,
-DeiT III, DINOv2 with and without registers, the CLIP image towers and SigLIP); the
-`*_patch4_32` and `*_patch4_28` rows are small-image configs for CIFAR (32x32 RGB) and
-Fashion-MNIST (28x28 grayscale).
+DeiT III, DINOv2 with and without registers, the CLIP image towers, SigLIP, the hybrid ViTs `vit_*_r*`
+and the Swin Transformers `swin_*`); the `*_32` and `*_28` rows are small-image configs for CIFAR (32x32
+RGB) and Fashion-MNIST (28x28 grayscale). A row is a `ViTConfig` (built by `build_vit`) or a
+`SwinConfig` (built by `build_swin`).
 """
 
 import dataclasses
@@ -32,7 +33,9 @@ class ViTConfig:
     through `depth` blocks of `num_heads` heads (each of width `dim // num_heads`)
     and MLPs of width `mlp_dim`. `patch_embedding="conv_stem"` replaces the patch projection by
     a convolutional stem (`ConvStem`), which `stem_entry_width > 0` starts with a stride-1 3x3
-    convolution of that width.
+    convolution of that width. `patch_embedding="resnetv2"` makes a hybrid ViT (timm's `vit_*_r*`): timm's
+    ResNetV2 (`ResNetV2Backbone`: a stem of `backbone_width` channels, then `backbone_layers` bottlenecks
+    per stage; `()`: the stem alone) computes a feature map that `patch_size` patches of its cells cut into tokens.
 
     The switches of the ViT families timm builds from the same `VisionTransformer` (timm's names):
     `reg_tokens` register tokens after the CLS token (DINOv2 `_reg`); `no_embed_class`: the
@@ -70,6 +73,52 @@ class ViTConfig:
     attention_dropout: float = 0.0
     drop_path_rate: float = 0.0
     layer_norm_epsilon: float = 1e-6
+    backbone_layers: tuple = ()
+    backbone_width: int = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class SwinConfig:
+    """Architecture and regularization of one Swin Transformer (Liu et al. 2021), timm's `SwinTransformer` arguments.
+
+    Images `(image_size, image_size, channels)` are cut into `patch_size` patches embedded to `embed_dim`; stage
+    `i` has `depths[i]` blocks of `num_heads[i]` heads at width `embed_dim * 2**i`, each stage after the first
+    starting with a patch merging that halves the map. Attention is inside `window_size` windows (shifted by
+    half a window in every second block); MLPs have width `mlp_ratio` times the stage's. Drop-path rises
+    linearly over all blocks to `drop_path_rate`.
+    """
+
+    image_size: object = 224
+    patch_size: object = 4
+    channels: int = 3
+    embed_dim: int = 96
+    depths: tuple = (2, 2, 6, 2)
+    num_heads: tuple = (3, 6, 12, 24)
+    window_size: int = 7
+    mlp_ratio: float = 4.0
+    qkv_bias: bool = True
+    activation: str = "gelu"
+    dropout: float = 0.0
+    attention_dropout: float = 0.0
+    drop_path_rate: float = 0.0
+    layer_norm_epsilon: float = 1e-5
+
+
+def stage_grids(config):
+    """The `(h, w)` feature map of each stage of a `SwinConfig` (after its patch merging)."""
+    height, width = to_pair(config.image_size, "image_size")
+    ph, pw = to_pair(config.patch_size, "patch_size")
+    grid, grids = (height // ph, width // pw), []
+    for stage in range(len(config.depths)):
+        if stage:
+            grid = (grid[0] // 2, grid[1] // 2)
+        grids.append(grid)
+    return grids
+
+
+def stage_dims(config):
+    """The width of each stage of a `SwinConfig`: `embed_dim * 2**i`."""
+    return [config.embed_dim * 2**stage for stage in range(len(config.depths))]
 
 
 def _vit(image_size, patch_size, dim, depth, num_heads, channels=3):
@@ -132,6 +181,29 @@ for _name, _size in (("vit_base_patch16_siglip_224", 224), ("vit_base_patch16_si
 CONFIGS["vit_so400m_patch14_siglip_224"] = dataclasses.replace(
     _vit(224, 14, 1152, 27, 16), mlp_dim=4304, class_token=False, pooling="map"
 )
+# Hybrid ViTs (Dosovitskiy et al. 2021; timm's vision_transformer_hybrid.py): a ResNetV2 computes the tokens.
+# `r_s16_p8`: the ResNet stem alone (stride 4) and 8x8 patches of its map; `r26` / `r50`: ResNet-26 / -50 stages
+# and 1x1 patches. The `_32` row: a stem of 32 channels and one stage of two bottlenecks, 8x8 tokens on CIFAR.
+for _name, _size, _patch, _dim, _heads, _layers in (("vit_tiny_r_s16_p8_224", 224, 8, 192, 3, ()),
+                                                    ("vit_small_r26_s32_224", 224, 1, 384, 6, (2, 2, 2, 2)),
+                                                    ("vit_base_r50_s16_384", 384, 1, 768, 12, (3, 4, 9))):  # fmt: skip
+    CONFIGS[_name] = dataclasses.replace(
+        _vit(_size, _patch, _dim, 12, _heads), patch_embedding="resnetv2", backbone_layers=_layers
+    )
+CONFIGS["vit_tiny_r8_s4_32"] = dataclasses.replace(
+    _vit(32, 1, 192, 6, 3), patch_embedding="resnetv2", backbone_layers=(2,), backbone_width=32
+)
+# Swin Transformers (Liu et al. 2021), as timm's. The small-image rows: 2x2 patches and 4x4 windows on CIFAR
+# (16x16, 8x8 and 4x4 maps, the last one window), 7x7 windows on Fashion-MNIST (14x14 and 7x7 maps).
+for _size, _dim, _depths, _heads in (("tiny", 96, (2, 2, 6, 2), (3, 6, 12, 24)), ("small", 96, (2, 2, 18, 2), (3, 6, 12, 24)),
+                                     ("base", 128, (2, 2, 18, 2), (4, 8, 16, 32))):  # fmt: skip
+    CONFIGS[f"swin_{_size}_patch4_window7_224"] = SwinConfig(embed_dim=_dim, depths=_depths, num_heads=_heads)
+CONFIGS["swin_tiny_patch2_window4_32"] = SwinConfig(
+    image_size=32, patch_size=2, embed_dim=64, depths=(2, 2, 2), num_heads=(2, 4, 8), window_size=4
+)
+CONFIGS["swin_tiny_patch2_window7_28"] = SwinConfig(
+    image_size=28, patch_size=2, channels=1, embed_dim=64, depths=(2, 4), num_heads=(2, 4), window_size=7
+)
 
 
 def list_configs(pattern=None):
@@ -141,12 +213,13 @@ def list_configs(pattern=None):
     return names if pattern is None else [name for name in names if fnmatch.fnmatchcase(name, pattern)]
 
 
-def config_fields():
-    return [f.name for f in dataclasses.fields(ViTConfig)]
+def config_fields(config_type=None):
+    """The field names of `config_type` (`ViTConfig` or `SwinConfig`; default `ViTConfig`)."""
+    return [f.name for f in dataclasses.fields(config_type or ViTConfig)]
 
 
 def get_config(name=None, **overrides):
-    """The `ViTConfig` called `name`, with any field replaced by keyword.
+    """The config called `name` (a `ViTConfig` or a `SwinConfig`), with any field replaced by keyword.
 
     With `name=None` the fields start from `ViTConfig`'s defaults (ViT-B/16).
     Raises `ValueError` for an unknown name or field, listing the valid ones.
@@ -159,14 +232,23 @@ def get_config(name=None, **overrides):
         raise ValueError(
             f"Unknown config name {name!r}. Valid names: {', '.join(list_configs())}."
         )
-    unknown = sorted(set(overrides) - set(config_fields()))
+    return _replace(config, overrides)
+
+
+def _replace(config, overrides):
+    """`config` with the fields `overrides` names replaced; pairs and sequences in their canonical form."""
+    fields = config_fields(type(config))
+    unknown = sorted(set(overrides) - set(fields))
     if unknown:
         raise ValueError(
-            f"Unknown config field(s) {unknown}. Valid fields: {', '.join(config_fields())}."
+            f"Unknown config field(s) {unknown} of a {type(config).__name__}. Valid fields: {', '.join(fields)}."
         )
     for key in ("image_size", "patch_size"):
         if key in overrides:
             overrides[key] = _canonical_size(overrides[key], key)
+    for key in ("backbone_layers", "depths", "num_heads"):  # JSON gives lists; equal configs compare equal
+        if isinstance(overrides.get(key), list):
+            overrides[key] = tuple(overrides[key])
     return dataclasses.replace(config, **overrides)
 
 
@@ -177,8 +259,11 @@ def _canonical_size(value, name):
 
 
 def validate_config(config):
-    """Raise `ValueError` naming the first invalid field of `config`; return `config`."""
+    """Raise `ValueError` naming the first invalid field of `config` (a `ViTConfig` or a `SwinConfig`); return it."""
+    if isinstance(config, SwinConfig):
+        return validate_swin_config(config)
     from keras_vit.layers.activations import ACTIVATIONS
+    from keras_vit.layers.resnetv2 import backbone_grid, check_backbone
     from keras_vit.layers.conv_stem import stem_widths
     from keras_vit.layers.patch_encoder import PATCH_EMBEDDINGS, POSITION_EMBEDDINGS
     from keras_vit.layers.pooling import POOLINGS
@@ -187,7 +272,17 @@ def validate_config(config):
     patch_size = to_pair(config.patch_size, "patch_size")
     for field in ("dim", "depth", "num_heads", "mlp_dim", "channels"):
         check_positive_int(getattr(config, field), field)
-    check_divisible(image_size, patch_size)
+    check_choice(config.patch_embedding, "patch_embedding", PATCH_EMBEDDINGS)
+    check_backbone(config.backbone_layers, config.backbone_width)
+    if config.patch_embedding == "resnetv2":
+        check_divisible(backbone_grid(image_size, config.backbone_layers), patch_size)
+    else:
+        check_divisible(image_size, patch_size)
+        if config.backbone_layers:
+            raise ValueError(
+                f"backbone_layers={config.backbone_layers} configures the CNN of a hybrid ViT; set "
+                f"patch_embedding='resnetv2', or backbone_layers=() (patch_embedding={config.patch_embedding!r})."
+            )
     check_heads(config.dim, config.num_heads)
     check_choice(config.pooling, "pooling", POOLINGS)
     check_choice(config.activation, "activation", tuple(ACTIVATIONS))
@@ -233,15 +328,52 @@ def validate_config(config):
 REGULARIZATION_FIELDS = ("dropout", "attention_dropout", "drop_path_rate")
 
 
+def validate_swin_config(config):
+    """Raise `ValueError` naming the first invalid field of the `SwinConfig` `config`; return it."""
+    from keras_vit.layers.activations import ACTIVATIONS
+
+    image_size = to_pair(config.image_size, "image_size")
+    check_divisible(image_size, to_pair(config.patch_size, "patch_size"))
+    for field in ("channels", "embed_dim", "window_size"):
+        check_positive_int(getattr(config, field), field)
+    for field in ("depths", "num_heads"):
+        values = getattr(config, field)
+        if not isinstance(values, tuple) or not values or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values
+        ):
+            raise ValueError(f"{field} must be a non-empty tuple of positive ints (one per stage); got {values!r}.")
+    if len(config.depths) != len(config.num_heads):
+        raise ValueError(
+            f"depths {config.depths} and num_heads {config.num_heads} must have one entry per stage each."
+        )
+    for dim, heads in zip(stage_dims(config), config.num_heads):
+        check_heads(dim, heads)
+    grids = stage_grids(config)
+    for stage, grid in enumerate(grids[:-1]):
+        if grid[0] % 2 or grid[1] % 2:
+            raise ValueError(
+                f"Stage {stage}'s {grid[0]}x{grid[1]} map cannot be halved by the patch merging before stage "
+                f"{stage + 1}: image_size {config.image_size} with patch_size {config.patch_size} needs an even map "
+                f"before every merging ({len(config.depths)} stages: {', '.join(f'{h}x{w}' for h, w in grids)})."
+            )
+    check_positive_number(config.mlp_ratio, "mlp_ratio")
+    check_bool(config.qkv_bias, "qkv_bias")
+    check_choice(config.activation, "activation", tuple(ACTIVATIONS))
+    for field in ("dropout", "attention_dropout", "drop_path_rate"):
+        check_rate(getattr(config, field), field)
+    return config
+
+
 def describes(name, config):
     """Whether the table row `name` describes `config`: every field equal but regularization (dropout,
     drop-path), which does not change what a model is (timm's names do not change with it either)."""
-    if name not in CONFIGS:
+    if name not in CONFIGS or type(CONFIGS[name]) is not type(config):
         return False
-    defaults = {field: getattr(ViTConfig(), field) for field in REGULARIZATION_FIELDS}
+    defaults = {field: getattr(type(config)(), field) for field in REGULARIZATION_FIELDS}
     return dataclasses.replace(CONFIGS[name], **defaults) == dataclasses.replace(config, **defaults)
 
 
-def config_from_dict(fields):
-    """A validated `ViTConfig` from its fields, as `dataclasses.asdict` (or JSON, with lists for pairs) gives them."""
-    return validate_config(get_config(None, **fields))
+def config_from_dict(fields, config_type=None):
+    """A validated config (`ViTConfig`, or `config_type`) from its fields, as `dataclasses.asdict` (or JSON, with
+    lists for pairs) gives them."""
+    return validate_config(_replace((config_type or ViTConfig)(), dict(fields)))

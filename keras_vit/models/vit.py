@@ -37,6 +37,8 @@ def _build_parts(config, num_classes, include_top, input_normalization, policy):
             config.patch_size,
             patch_embedding=config.patch_embedding,
             stem_entry_width=config.stem_entry_width,
+            backbone_layers=config.backbone_layers,
+            backbone_width=config.backbone_width,
             position_embedding=config.position_embedding,
             class_token=config.class_token,
             distillation_token=config.distillation_token,
@@ -250,6 +252,8 @@ def resolve_config(name=None, *, image_size=None, pooling=None, dropout=None, dr
     """The named config with every non-None keyword applied, validated."""
     explicit = dict(image_size=image_size, pooling=pooling, dropout=dropout, drop_path_rate=drop_path_rate)
     overrides.update({key: value for key, value in explicit.items() if value is not None})
+    if name is not None and not isinstance(get_config(name), ViTConfig):
+        raise ValueError(f"{name!r} is a {type(get_config(name)).__name__}, not a ViT config: build it with build_swin.")
     return validate_config(get_config(name, **overrides))
 
 
@@ -345,7 +349,8 @@ def from_legacy_model(model, input_normalization=None):
         num_heads=first.num_heads, mlp_dim=first.mlp_dim, channels=channels, pooling=parts["pool"].pooling,
         class_token=encoder.class_token, distillation_token=encoder.distillation_token,
         position_embedding=encoder.position_embedding, patch_embedding=encoder.patch_embedding,
-        stem_entry_width=encoder.stem_entry_width, qkv_bias=first.qkv_bias, qk_norm=first.qk_norm,
+        stem_entry_width=encoder.stem_entry_width, backbone_layers=encoder.backbone_layers,
+        backbone_width=encoder.backbone_width, qkv_bias=first.qkv_bias, qk_norm=first.qk_norm,
         init_values=first.init_values, dropout=encoder.dropout, attention_dropout=first.attention_dropout,
         drop_path_rate=blocks[-1].drop_path, layer_norm_epsilon=first.layer_norm_epsilon,
     )  # fmt: skip

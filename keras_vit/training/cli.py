@@ -33,6 +33,7 @@ FIELD_HELP = {
     "distillation_temperature": "temperature of soft distillation",
     "seed": "seeds the weights, the shuffling and the augmentation",
     "output_dir": "the run folder (default: runs/NAME)",
+    "overwrite": "delete the run in the run folder (finished or not) and start over, instead of resuming it",
     "tensorboard": "write TensorBoard logs",
     "verbose": "Keras' progress display: 'auto' (a bar on a terminal, a line per epoch otherwise), 0, 1 or 2",
     "jit_compile": "'auto' (XLA on TensorFlow and JAX), True or False",
@@ -66,7 +67,7 @@ def add_parser(subparsers):
         action="append",
         default=[],
         metavar="FIELD=VALUE",
-        help="override a ViTConfig field of the model, e.g. --set drop_path_rate=0.1 (repeatable); "
+        help="override a ViTConfig (or SwinConfig) field of the model, e.g. --set drop_path_rate=0.1 (repeatable); "
         "a --model other than the recipe's starts from no overrides",
     )
     # Flags not given stay out of the namespace (SUPPRESS), so `--clipnorm None` can set a field to None; their

@@ -50,8 +50,9 @@ class DistillationModel(keras.Model):
         self.distillation = check_choice(distillation, "distillation", DISTILLATION_KINDS)
         if getattr(student, "head_dist", None) is None:
             raise ValueError(
-                f"Model {student.name!r} is not a distilled DeiT: it needs a distillation head 'head_dist' "
-                "(build it with keras_vit.build_deit and a *_distilled_* config)."
+                f"Model {student.name!r} ({type(student).__name__}) is not a distilled DeiT: it needs a distillation "
+                "token's head 'head_dist' (build it with keras_vit.build_deit and a *_distilled_* config; a Swin "
+                "Transformer or a CNN has no token to distill into)."
             )
         if tuple(teacher.input_shape[1:]) != tuple(student.input_shape[1:]):
             raise ValueError(

@@ -14,7 +14,7 @@ import keras
 
 from keras_vit import files
 from keras_vit.checkpoints import load_checkpoint
-from keras_vit.models import build_alternet, build_resnet, build_vit, get_config, load_model
+from keras_vit.models import SwinConfig, build_alternet, build_resnet, build_swin, build_vit, get_config, load_model
 from keras_vit.training.backup import Backup
 from keras_vit.training.callbacks import build_callbacks
 from keras_vit.training.config import TrainConfig
@@ -244,7 +244,13 @@ def check_config(config):
             "set checkpoint to a pretrained file, or model to a config name from keras_vit.list_configs()."
         )
     elif config.model not in CNN_BUILDERS:
-        get_config(config.model, **config.model_overrides)
+        row = get_config(config.model, **config.model_overrides)
+        if config.teacher is not None and isinstance(row, SwinConfig):
+            raise ValueError(
+                f"teacher={config.teacher!r} with model {config.model!r}: DeiT's distillation trains the head of a "
+                "distillation token beside the class head, and a Swin Transformer has no tokens to add one to "
+                "(its stages pool a feature map); distill into a *_distilled_* DeiT, or train the Swin without a teacher."
+            )
     else:
         _check_cnn_overrides(config.model, config.model_overrides)
     if config.layer_decay is not None and config.model in CNN_BUILDERS:
@@ -345,7 +351,7 @@ def build_model(config, info):
     """The model `config.model` names for the data `info` describes (its image shape, classes and
     class names), its layers under the dtype policy `config.precision` (heads stay float32, so
     logits are float32 under mixed precision): a ViT or DeiT of the config table, the ResNet
-    (`"resnet"`) or AlterNet (`"alternet"`), or with `config.checkpoint` the model loaded from it (a
+    (`"resnet"`) or AlterNet (`"alternet"`), a Swin Transformer (`swin_*`), or with `config.checkpoint` the model loaded from it (a
     new zero-initialized head unless the checkpoint's has as many classes; position embeddings
     resampled to the images). With
     `config.teacher`, the DeiT student wrapped with its frozen teacher in a `DistillationModel`."""
@@ -364,7 +370,8 @@ def build_model(config, info):
         elif config.model in CNN_BUILDERS:
             model = CNN_BUILDERS[config.model](**shape, channels=channels, **normalization, **config.model_overrides)
         else:
-            model = build_vit(config.model, **shape, channels=channels, **normalization, **config.model_overrides)
+            builder = build_swin if isinstance(get_config(config.model), SwinConfig) else build_vit
+            model = builder(config.model, **shape, channels=channels, **normalization, **config.model_overrides)
     model.class_names = [str(name) for name in info["class_names"]]
     if config.teacher is None:
         return model

@@ -84,7 +84,7 @@ def test_learned_position_embeddings_init():
     "kwargs, message",
     [
         ({"dim": 0}, "dim must be a positive int"),
-        ({"patch_embedding": "mlp"}, "patch_embedding must be one of 'conv', 'linear', 'conv_stem'; got 'mlp'"),
+        ({"patch_embedding": "mlp"}, "patch_embedding must be one of 'conv', 'linear', 'conv_stem', 'resnetv2'; got 'mlp'"),
         ({"position_embedding": "rope"}, "position_embedding must be one of 'learned', 'sincos2d', 'none'"),
         ({"dim": 30, "position_embedding": "sincos2d"}, "divisible by 4; got dim=30"),
     ],

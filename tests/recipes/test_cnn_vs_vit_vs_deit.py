@@ -24,13 +24,13 @@ def test_distilled_name():
     assert comparison.distilled_name("vit_nano_patch4_28") == "deit_nano_distilled_patch4_28"
 
 
-def test_comparison_trains_three_models_and_writes_the_table(few_fashion_mnist, tmp_path):
+def test_comparison_trains_five_models_and_writes_the_table(few_fashion_mnist, tmp_path):
     rows = comparison.main(
         ["--data", "fashion_mnist_idx", "--data-dir", str(few_fashion_mnist), "--epochs", "1",
          "--batch-size", "32", "--out", str(tmp_path)]
     )  # fmt: skip
 
-    assert [row["model"].split(" ")[0] for row in rows] == ["CNN", "ViT", "DeiT"]
+    assert [row["model"].split(" ")[0] for row in rows] == ["CNN", "ViT", "DeiT", "Swin", "Hybrid"]
     for row in rows:
         assert 0.0 <= row["test_accuracy"] <= 1.0 and row["parameters"] > 0
         assert row["train_images_per_second"] > 0 and row["batch1_latency_ms"] > 0
@@ -40,3 +40,9 @@ def test_comparison_trains_three_models_and_writes_the_table(few_fashion_mnist, 
     assert saved["rows"] == rows
     assert "| model |" in (tmp_path / "comparison.md").read_text()
     assert (tmp_path / "deit" / "model.keras").is_file()
+    assert type(comparison.load_model(tmp_path / "swin" / "model.keras")).__name__ == "SwinTransformer"
+
+
+def test_only_runs_the_named_models_and_refuses_a_deit_without_its_teacher(tmp_path):
+    with pytest.raises(SystemExit, match="deit with cnn"):
+        comparison.main(["--only", "vit,deit", "--out", str(tmp_path)])
