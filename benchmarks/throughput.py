@@ -11,7 +11,7 @@ end of its last step (`timing.seconds_to_last_step`), alternating the models cal
 change in the machine's load hits both alike. keras_vit's model is the one `build_vit` returns and
 `keras-vit train` trains (raw pixels in, its rescaling inside; in training its last block computes the
 CLS token only); keras-hub's takes the images already divided by 255, as its preprocessor gives them.
-Both are compiled alike with Keras' defaults (measured fastest on every backend; see benchmarks/README.md).
+Both are compiled alike with Keras' defaults (`compile_options.py` compares other settings).
 Model FLOP/s use `keras_vit.flops(..., training=True)` (3x forward) for both models, as MFU does, and are
 compared with the best float32 matmul measured in the same run.
 """

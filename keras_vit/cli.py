@@ -2,7 +2,8 @@
 
 Errors: an expected error of any subcommand (bad input: `ValueError`, `FileNotFoundError`,
 `FileExistsError`, `ConnectionError`; a failure keras_vit diagnosed: `keras_vit.errors.KerasViTError`)
-ends the command with one line on stderr, `keras-vit <subcommand>: <message>`, and exit status 1; with
+ends the command with one line on stderr, `keras-vit <subcommand>: <message>`, and exit status 1, where
+the Python argument a message starts from (`batch_size must be ...`) is named by its flag (`--batch-size`); with
 `--debug` (before or after the subcommand) it is raised with its traceback. Anything else is a bug and
 keeps its traceback.
 """
@@ -23,6 +24,11 @@ DEBUG_HELP = "show the traceback of an error instead of its one-line message"
 
 def parse_args(argv=None):
     """The parsed `keras-vit` command line (`argv`, default `sys.argv[1:]`); `args.handler(args)` runs it."""
+    return build_parser().parse_args(argv)
+
+
+def build_parser():
+    """The `keras-vit` argument parser, every subcommand added."""
     from keras_vit import __version__
 
     parser = argparse.ArgumentParser(prog="keras-vit", description="Vision Transformers for Keras 3.")
@@ -37,7 +43,20 @@ def parse_args(argv=None):
         subparser.formatter_class = argparse.ArgumentDefaultsHelpFormatter  # every flag's help shows its default
         # `--debug` after the subcommand too (SUPPRESS: keeps the top's)
         subparser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
-    return parser.parse_args(argv)
+    return parser
+
+
+def flag_names(parser, command):
+    """{Python argument name: its flag} of subcommand `command` (`batch_size` -> `--batch-size`)."""
+    subparsers = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    actions = subparsers.choices[command]._actions
+    return {action.dest: max(action.option_strings, key=len) for action in actions if action.option_strings}
+
+
+def name_flags(message, flags):
+    """`message` with the argument names it states a rule for (`epochs must ...`, `epochs=0`) as their flags."""
+    names = "|".join(re.escape(name) for name in sorted(flags, key=len, reverse=True))
+    return re.sub(rf"\b({names})\b(?= must\b| is not\b|=)", lambda match: flags[match.group(1)], message)
 
 
 def one_line(message):
@@ -48,13 +67,15 @@ def one_line(message):
 def main(argv=None):
     """Run the `keras-vit` command line `argv`; its exit status (an expected error: `SystemExit` with its
     one-line message, see the module)."""
-    args = parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         return args.handler(args)
     except EXPECTED_ERRORS as error:
         if args.debug:
             raise
-        raise SystemExit(f"keras-vit {args.command}: {one_line(error)}") from None
+        message = name_flags(one_line(error), flag_names(parser, args.command))
+        raise SystemExit(f"keras-vit {args.command}: {message}") from None
 
 
 if __name__ == "__main__":

@@ -17,13 +17,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "--epochs", "0"], "keras-vit train: epochs must be a positive int; got 0."),
+        (["train", "--epochs", "0"], "keras-vit train: --epochs must be a positive int; got 0."),
+        (["train", "--batch-size", "-3"], "keras-vit train: --batch-size must be a positive int; got -3."),
         (["export", "absent.keras", "--format", "onnx"],
          "keras-vit export: Model file 'absent.keras' not found: expected a .keras file written by model.save."),
         (["inspect", "absent.keras", "image.png", "--out", "out"],
          "keras-vit inspect: Model file 'absent.keras' not found: expected a .keras file written by model.save."),
     ],
-    ids=["train", "export", "inspect"],
+    ids=["train", "train-flag-name", "export", "inspect"],
 )
 def test_expected_errors_of_every_subcommand_are_one_line(argv, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

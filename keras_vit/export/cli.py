@@ -1,5 +1,6 @@
 """`keras-vit export MODEL.keras --format ... [--quantize ...] [--out PATH]`."""
 
+import argparse
 import pathlib
 import sys
 
@@ -42,7 +43,8 @@ def add_parser(subparsers):
     parser.add_argument("--max-abs-diff", type=float, default=1e-4,
                         help="largest output difference from the model a float32 artifact may have")  # fmt: skip
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    parser.add_argument("--no-verify", dest="verify", action="store_false", help="skip the check")
+    parser.add_argument("--verify", action=argparse.BooleanOptionalAction, default=True,
+                        help="check the artifact against the model before it is written (--no-verify: skip)")  # fmt: skip
     parser.set_defaults(handler=run)
     return parser
 

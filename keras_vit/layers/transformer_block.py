@@ -86,7 +86,7 @@ class TransformerBlock(keras.layers.Layer):
     def call(self, x, training=None, return_attention_scores=False, query_tokens=None):
         """`query_tokens=k` computes the first `k` tokens only: `(B, N, dim)` -> `(B, k, dim)`,
         equal to `block(x)[:, :k]`; the last block of a model that reads only its prefix tokens
-        needs nothing more (see `keras_vit.performance.fast_training_model`)."""
+        needs nothing more (`VisionTransformer.training_query_tokens`)."""
         attended = self.attn(
             self.norm1(x),
             training=training,

@@ -75,15 +75,14 @@ class TrainConfig:
     `overwrite=True` deletes the run there, finished or not, and starts over. `tensorboard` and `verbose`
     switch the TensorBoard logs and set Keras' progress display. `jit_compile="auto"` compiles
     the train step with XLA on TensorFlow and JAX but not on torch (where it would mean
-    `torch.compile`, much slower here); Keras' own "auto" leaves XLA off for TensorFlow on CPU,
-    where it is ~30% faster for these models.
+    `torch.compile`, which fails on the convolutional stem); Keras' own "auto" leaves XLA off for
+    TensorFlow on CPU (`benchmarks/compile_options.py` times both settings).
     """
 
     name: str = "default"
     model: str = "vit_nano_patch4_28"
-    # 4 blocks of 2 heads pooled by their mean: on 2 CPU cores the default run's time goes mostly to
-    # attention over the 49 patches, and this shape reached the same accuracy as the full nano
-    # (6 blocks, 4 heads, CLS token) in 30% less time (benchmarks/README.md).
+    # 4 blocks of 2 heads pooled by their mean: fewer and wider heads over the 49 patches train faster on
+    # CPU cores at the same accuracy on the embedded subset (benchmarks/README.md, "Heads").
     model_overrides: dict = dataclasses.field(
         default_factory=lambda: dict(depth=4, num_heads=2, pooling="gap", class_token=False)
     )
