@@ -78,7 +78,7 @@ def test_broken_checkpoints_name_the_file(tmp_path):
     folder.mkdir()
     (folder / "config.json").write_text('{"model_type": ')
     save_file({"a": np.zeros(2, "float32")}, folder / "model.safetensors")
-    with pytest.raises(ValueError, match=r"'.*hf': config\.json is not valid JSON"):
+    with pytest.raises(ValueError, match=r"'.*hf/config\.json' is not valid JSON"):
         keras_vit.load_checkpoint(folder)
 
 

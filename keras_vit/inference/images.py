@@ -35,17 +35,14 @@ def load_images(paths, image_shape, resize=True):
     with `resize`, resized to `(H, W)` (bilinear); without it a size other than the model's is an error.
     A file that cannot be read as an image is an error naming it.
     """
-    import keras
+    from keras_vit.files import load_image
 
     height, width, channels = image_shape
     if channels not in (1, 3):
         raise ValueError(f"Image files can feed models with 1 or 3 channels; this model takes {channels}.")
     arrays = []
     for path in paths:
-        try:
-            image = keras.utils.load_img(path, color_mode="grayscale" if channels == 1 else "rgb")
-        except (OSError, ValueError) as error:  # PIL: UnidentifiedImageError (an OSError), truncated files
-            raise ValueError(f"Cannot read {path} as an image ({error}).") from None
+        image = load_image(path, color_mode="grayscale" if channels == 1 else "rgb")
         if image.size != (width, height):
             if not resize:
                 raise ValueError(f"Image {path} is {image.size[0]}x{image.size[1]} pixels; the model takes "

@@ -40,5 +40,5 @@ def test_cli_lists_the_matching_configs(capsys):
     nano = lines[1].split()
     assert nano[1:6] == ["28", "4", "64", "6", "4"]
     assert int(nano[6].replace(",", "")) == keras_vit.build_deit("deit_nano_distilled_patch4_28", num_classes=1000).count_params()
-    with pytest.raises(ValueError, match=r"No config matches 'convnext_\*'"):
+    with pytest.raises(SystemExit, match=r"^keras-vit list: No config matches 'convnext_\*'"):
         cli.main(["list", "convnext_*"])

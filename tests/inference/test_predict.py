@@ -83,7 +83,7 @@ def test_bad_inputs_name_themselves(artifacts, tmp_path):
     with pytest.raises(FileNotFoundError, match="No image file, folder or glob match: .*nothing-here"):
         keras_vit.predict(artifacts["keras"], [str(tmp_path / "nothing-here")])
     (tmp_path / "notes.png").write_text("not an image")
-    with pytest.raises(ValueError, match=r"Cannot read .*notes.png as an image"):
+    with pytest.raises(ValueError, match=r"Image file '.*notes.png' cannot be decoded as an image"):
         keras_vit.predict(artifacts["keras"], [tmp_path / "notes.png"])
     with pytest.raises(FileNotFoundError, match="No model at .*missing.keras"):
         keras_vit.predict(tmp_path / "missing.keras", [tmp_path / "notes.png"])

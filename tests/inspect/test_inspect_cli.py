@@ -144,12 +144,12 @@ def test_cli_curvature_of_a_cnn_alone_and_its_errors(saved, tmp_path):
     loss = np.load(out / "curvature.npz")["resnet/landscape/loss"]
     assert loss.shape == (5, 5) and loss[2, 2] == pytest.approx(json.loads(
         (out / "curvature.json").read_text())["models"]["resnet"]["loss"], rel=1e-6)  # fmt: skip
-    with pytest.raises(ValueError, match="--hessian and --landscape need the images' classes: give --labels"):
+    with pytest.raises(SystemExit, match="--hessian and --landscape need the images' classes: give --labels"):
         main(["inspect", str(tmp_path / "resnet.keras"), *image_paths, "--out", str(out), "--hessian"])
-    with pytest.raises(ValueError, match="Label 'z' is not a class of model 'resnet'; valid: 0 .. 4 or one of a, b"):
+    with pytest.raises(SystemExit, match="Label 'z' is not a class of model 'resnet'; valid: 0 .. 4 or one of a, b"):
         main(["inspect", str(tmp_path / "resnet.keras"), *image_paths, "--out", str(out), "--hessian",
               "--labels", "a", "z"])  # fmt: skip
-    with pytest.raises(ValueError, match="--html explores attention and needs a ViT or DeiT"):
+    with pytest.raises(SystemExit, match="--html explores attention and needs a ViT or DeiT"):
         main(["inspect", str(tmp_path / "resnet.keras"), *image_paths, "--out", str(out), "--html"])
 
 

@@ -152,7 +152,7 @@ def test_bad_arguments_are_named(problem):
         hessian_eigenvalues(model, images, labels, top_k=280)
     with pytest.raises(ValueError, match="dtype must be one of 'float32', 'float64'; got 'float16'"):
         hessian_eigenvalues(model, images, labels, dtype="float16")
-    with pytest.raises(ValueError, match=r"do not fit model 'mlp', which takes \(B, 3, 3, 2\) images"):
+    with pytest.raises(ValueError, match=r"images must be images shaped \(N, 3, 3, 2\); got \(16, 3, 3, 1\) \(model 'mlp' takes"):
         hessian_eigenvalues(model, images[..., :1], labels)
     with pytest.raises(ValueError, match="batch_size must be a positive int; got 0"):
         hessian_max_eigenvalue_spectrum(model, images, labels, batch_size=0)

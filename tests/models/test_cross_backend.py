@@ -55,7 +55,7 @@ def test_saved_models_load_under_the_other_backends_with_config_class_names_and_
     class_names = ["a", "b", "c", "d", "e"]
     for name, variant in VARIANTS.items():
         common = dict(num_classes=5, class_names=class_names, input_normalization=(0.5, 0.25))
-        model = keras_vit.build_swin(**common, **SWIN) if name == "swin" else keras_vit.build_vit(**common, **tiny, **variant)
+        model = keras_vit.build_swin(**common, **SWIN) if name == "swin" else keras_vit.build_vit(**common, **{**tiny, **variant})
         stem = str(tmp_path / name)
         model.save(stem + ".keras")
         np.savez(

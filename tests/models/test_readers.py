@@ -22,7 +22,7 @@ def cnn():
         (lambda model: keras_vit.resize_position_embeddings(model, 16), "resize_position_embeddings needs a keras_vit"),
         (lambda model: keras_vit.save_checkpoint(model, "/tmp/x.safetensors"), "A timm-layout checkpoint needs"),
         (lambda model: layer_decay_multipliers(model, 0.75), "Layer-wise learning-rate decay needs"),
-        (keras_vit.flops, "flops expects a ViTConfig, a config name .* or a VisionTransformer"),
+        (keras_vit.flops, "flops expects a ViTConfig or SwinConfig, a config name .* or a VisionTransformer"),
     ],
 )
 def test_every_reader_names_itself_and_what_it_needs(cnn, reader, message):
