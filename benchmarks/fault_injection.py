@@ -2,15 +2,15 @@
 
     PYTHONPATH=$PWD KERAS_BACKEND=jax python benchmarks/fault_injection.py --kills 50
 
-Each trial starts the same tiny training command (a 1-block ViT, 64 Fashion-MNIST images of the embedded
-subset, 4 steps per epoch) in a fresh folder, kills it with SIGKILL after a random delay, then runs the same
+Each trial starts the same tiny training command (a 1-block ViT, 80 Fashion-MNIST images of the embedded
+subset, 16 of them held out for validation, 4 steps per epoch) in a fresh folder, kills it with SIGKILL after a random delay, then runs the same
 command again until it exits. Each kill comes a random delay after the run's own first epoch backup
 (`--window run`: after it has loaded its data; before that it writes nothing), uniform up to the time an
 uninterrupted run (measured first, twice, keeping the warm second run) takes from that moment to its exit:
 the part of a run that writes files (epochs, backups, best model, final saves). The
 rerun finished correctly when it exits 0 and the folder holds what an uninterrupted run leaves
 (`run_problems`): exactly its files, every epoch once in `history.csv` and `history.json`, a
-`result.json` whose test accuracy is the last epoch's, and `model.keras` and `best.keras` that load with
+`result.json` whose validation accuracy is the last epoch's, and `model.keras` and `best.keras` that load with
 finite weights. Prints one line per trial (where the kill landed, and the problems if any), then how
 many reruns finished correctly.
 """
@@ -33,7 +33,7 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parents[1]
 FINAL_FILES = {"model.keras", "best.keras", "history.csv", "history.json", "config.json", "result.json"}
 TINY_MODEL = dict(patch_size=7, dim=32, depth=1, num_heads=2, mlp_dim=64)
-NUM_TRAIN, NUM_TEST = 64, 128
+NUM_TRAIN, NUM_TEST, VALIDATION_SPLIT = 80, 128, 0.2
 NOT_KILLED = "after exit (not killed)"
 
 
@@ -43,7 +43,8 @@ def train_command(data_dir, output_dir, epochs, batch_size=16):
     return [
         sys.executable, "-m", "keras_vit.cli", "train", "--data", "fashion_mnist_idx", "--data-dir", str(data_dir),
         "--output-dir", str(output_dir), "--epochs", str(epochs), "--batch-size", str(batch_size),
-        "--warmup-epochs", "1", "--augment", "none", "--no-tensorboard", "--verbose", "0", *overrides,
+        "--warmup-epochs", "1", "--validation-split", str(VALIDATION_SPLIT), "--augment", "none", "--no-tensorboard",
+        "--verbose", "0", *overrides,
     ]  # fmt: skip
 
 
@@ -100,9 +101,9 @@ def run_problems(output_dir, epochs):
         if not all(np.isfinite(value) for row in history for value in row.values()):
             problems.append("history.json holds non-finite values")
         result = json.loads((output_dir / "result.json").read_text())
-        if abs(result["test_accuracy"] - history[-1]["val_accuracy"]) > 1e-4:
-            problems.append(f"result.json test_accuracy {result['test_accuracy']} is not the last epoch's "
-                            f"val_accuracy {history[-1]['val_accuracy']}")  # fmt: skip
+        if abs(result["validation_accuracy"] - history[-1]["val_accuracy"]) > 1e-4:
+            problems.append(f"result.json validation_accuracy {result['validation_accuracy']} is not the last "
+                            f"epoch's val_accuracy {history[-1]['val_accuracy']}")  # fmt: skip
         for name in ("model.keras", "best.keras"):
             if not _finite_model(output_dir / name):
                 problems.append(f"{name} has non-finite weights")

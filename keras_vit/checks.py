@@ -17,9 +17,11 @@ def to_pair(value, name):
     return pair
 
 
-def check_positive_int(value, name):
+def check_positive_int(value, name, one_means=None):
+    """An int >= 1; `one_means` says what 1 stands for in the message (e.g. "no accumulation")."""
     if not _is_int(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive int; got {value!r}.")
+        meaning = f" (1: {one_means})" if one_means else ""
+        raise ValueError(f"{name} must be a positive int{meaning}; got {value!r}.")
     return value
 
 
@@ -56,6 +58,16 @@ def check_rate(value, name):
 def check_label_smoothing(value):
     """Label smoothing in [0, 1): targets `(1 - s) * one_hot + s / num_classes`."""
     return check_number_in(value, "label_smoothing", 0.0, 1.0, high_open=True)
+
+
+def check_validation_split(value):
+    """The fraction of the training data held out for validation, in [0, 1); 0: no validation."""
+    return check_number_in(value, "validation_split", 0.0, 1.0, high_open=True, meaning="0: no validation")
+
+
+def check_test_split(value):
+    """The fraction of a source without a test split (a flat image folder) held out as test data, in (0, 1)."""
+    return check_number_in(value, "test_split", 0.0, 1.0, low_open=True, high_open=True)
 
 
 def check_interval(value, name, low, high):

@@ -6,7 +6,8 @@ dataset, at a chosen resolution.
     python recipes/finetune.py --checkpoint hf_vit_folder/ --data tfds:cifar10 --image-size 64 --layer-decay 0.65
     keras-vit train --recipe recipes/finetune.py --checkpoint vit.safetensors --data-dir DIR --image-size 64
 
-DIR is an image folder with `train/<class>/*.jpg|png` and `test/<class>/*.jpg|png` (for `tfds:` sources, the
+DIR is an image folder with `train/<class>/*.jpg|png` and `test/<class>/*.jpg|png`, or only `<class>/*.jpg|png`
+(split by `--test-split` and `--validation-split`; for `tfds:` sources, the
 TensorFlow Datasets folder, optional). Any checkpoint `keras_vit.load_checkpoint` reads works (timm files and
 folders, transformers folders, Google / big_vision npz): its architecture is read from the file and the config
 stored with it (`--model NAME` makes the file fit a named config instead), the head is replaced for the data's

@@ -36,7 +36,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 
 def analysis_data(source, data_dir, count, seed=0):
     """`count` test images (raw pixels, float32) and labels, sampled without replacement with `seed`."""
-    _, test, _ = load_source(source, data_dir)
+    _, _, test, _ = load_source(source, data_dir)
     images, labels = (np.stack(parts) for parts in zip(*test.as_numpy_iterator()))
     chosen = np.sort(np.random.default_rng(seed).choice(len(images), size=min(count, len(images)), replace=False))
     return images[chosen].astype("float32"), labels[chosen].astype("int64")

@@ -3,7 +3,8 @@
     python recipes/train_any.py --data tfds:oxford_iiit_pet --image-size 64 [--data-dir TFDS_DIR]
     python recipes/train_any.py --data folder --data-dir DIR --image-size 32
 
-An image folder holds `train/<class>/*` and `test/<class>/*`. The model (ViT-Tiny/4, override with
+An image folder holds `train/<class>/*` and `test/<class>/*`, or only `<class>/*` (split by `--test-split` and
+`--validation-split`). The model (ViT-Tiny/4, override with
 `--model` and `--set FIELD=VALUE`) takes its input size and channels from the data; `--image-size`
 resizes, and must be divisible by the patch size. Every `keras-vit train` option applies.
 """

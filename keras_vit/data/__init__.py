@@ -5,8 +5,9 @@ Keras backend (TensorFlow, JAX, PyTorch), so TensorFlow must be installed whatev
 
 Sources (numpy arrays or unbatched `tf.data.Dataset`s of uint8 images and int64 labels):
     load_idx, load_fashion_mnist, load_default, load_image_folder, load_tfds.
-The one entry point for training: `get_datasets(source, ...) -> (train_ds, test_ds, info)`, from a
-source name or arrays in memory, with augmentation described by `AugmentConfig`. Labels and pixels are
+The one entry point for training: `get_datasets(source, ...) -> (train_ds, validation_ds, test_ds, info)`,
+from a source name or arrays in memory, with a validation split held out of the training data (seeded, by
+index: `keras_vit.data.splits`) and augmentation described by `AugmentConfig`. Labels and pixels are
 checked when loaded (`keras_vit.data.checks`): bad ones are errors naming the file or source.
 """
 

@@ -6,6 +6,7 @@ fails mid-training with a decoder message that does not name the file. Here ever
 up front (in parallel, in tf.data), so those are errors that name the files before any training starts.
 """
 
+import dataclasses
 import pathlib
 
 import tensorflow as tf
@@ -76,21 +77,37 @@ def _single(values, what, hint):
     return next(iter(groups))
 
 
-def load_image_folder(root, image_size=None, *, channels=None, class_names=None):
-    """Images in `root/<class>/` -> `(dataset, info)`.
+@dataclasses.dataclass
+class ImageFolder:
+    """What `scan_image_folder` found: every image file with its label, and the shape they load at."""
 
-    Args:
-        root: a folder with one sub-folder of images per class (sorted names give labels 0, 1, ...).
-        image_size: int or `(h, w)` to resize every image to (bilinear, antialiased); None keeps the
-            files' size, which must then be the same for all.
-        channels: 1 (grayscale) or 3 (RGB) to convert every image to; None keeps the files' channels,
-            which must then be the same for all.
-        class_names: the classes the folders must be (e.g. a test folder must match training's).
+    files: list
+    labels: list
+    class_names: list
+    image_shape: tuple  # (H, W, C) every image loads at
+    resize: bool  # whether images are resized to image_shape[:2] (else all files have that size)
 
-    Returns:
-        dataset: unbatched `tf.data.Dataset` of `(uint8 image (H, W, C), int64 label)` in file order.
-        info: dict with `class_names`, `num_classes`, `image_shape` `(H, W, C)`, `num_examples`.
-    """
+    def dataset(self, indices=None):
+        """Unbatched `tf.data.Dataset` of `(uint8 image (H, W, C), int64 label)` of the files at `indices`
+        (None: all), in file order."""
+        indices = range(len(self.files)) if indices is None else indices
+        files, labels = [self.files[i] for i in indices], [self.labels[i] for i in indices]
+        height, width, depth = self.image_shape
+
+        def load(path, label):
+            image = _decode(path, depth)
+            if self.resize:
+                image = resize_uint8(image, (height, width))
+            image.set_shape(self.image_shape)
+            return image, label
+
+        dataset = tf.data.Dataset.from_tensor_slices((files, tf.constant(labels, tf.int64, shape=(len(labels),))))
+        return dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def scan_image_folder(root, image_size=None, *, channels=None, class_names=None):
+    """The images in `root/<class>/`, each decoded once to check it (see `load_image_folder`), as an
+    `ImageFolder`; no image is kept in memory."""
     root = pathlib.Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"Image folder not found: {root}")
@@ -106,18 +123,27 @@ def load_image_folder(root, image_size=None, *, channels=None, class_names=None)
     shapes = _decoded_shapes(files, channels or 0)
     depth = channels or _single({p: s[2] for p, s in shapes.items()}, "channel counts", "Pass channels=1 or 3.")
     height, width = size or _single({p: s[:2] for p, s in shapes.items()}, "sizes (h, w)", "Pass image_size.")
+    return ImageFolder(files, labels, class_names, (height, width, depth), resize=size is not None)
 
-    def load(path, label):
-        image = _decode(path, depth)
-        if size is not None:
-            image = resize_uint8(image, size)
-        image.set_shape((height, width, depth))
-        return image, label
 
-    dataset = tf.data.Dataset.from_tensor_slices((files, tf.constant(labels, tf.int64)))
-    dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+def load_image_folder(root, image_size=None, *, channels=None, class_names=None):
+    """Images in `root/<class>/` -> `(dataset, info)`.
+
+    Args:
+        root: a folder with one sub-folder of images per class (sorted names give labels 0, 1, ...).
+        image_size: int or `(h, w)` to resize every image to (bilinear, antialiased); None keeps the
+            files' size, which must then be the same for all.
+        channels: 1 (grayscale) or 3 (RGB) to convert every image to; None keeps the files' channels,
+            which must then be the same for all.
+        class_names: the classes the folders must be (e.g. a test folder must match training's).
+
+    Returns:
+        dataset: unbatched `tf.data.Dataset` of `(uint8 image (H, W, C), int64 label)` in file order.
+        info: dict with `class_names`, `num_classes`, `image_shape` `(H, W, C)`, `num_examples`.
+    """
+    folder = scan_image_folder(root, image_size, channels=channels, class_names=class_names)
     info = dict(
-        class_names=class_names, num_classes=len(class_names), image_shape=(height, width, depth),
-        num_examples=len(files),
+        class_names=folder.class_names, num_classes=len(folder.class_names), image_shape=folder.image_shape,
+        num_examples=len(folder.files),
     )  # fmt: skip
-    return dataset, info
+    return folder.dataset(), info

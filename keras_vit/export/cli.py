@@ -71,7 +71,8 @@ def run_data_images(model_path, image_shape, split, count):
     from keras_vit.training.config import TrainConfig
 
     config = TrainConfig.from_json(config_path.read_text())
-    train, test, _ = load_source(config.data, config.data_dir, image_size=image_shape[:2])
+    train, _, test, _ = load_source(config.data, config.data_dir, image_size=image_shape[:2],
+                                    test_split=config.test_split)  # a flat image folder: the run's test images
     images = np.stack([image for image, _ in (test if split == "test" else train).take(count).as_numpy_iterator()])
     return match_channels(images, image_shape[2]), config.data
 

@@ -18,7 +18,8 @@ def evaluate(model_or_path, data="default", data_dir=None, split="test", batch_s
     """Evaluate on the `split` of `data`, any source `keras_vit.data` reads (`"default"`,
     `"fashion_mnist_idx"`, `"folder"`, `"tfds:<name>"`, with `data_dir`); the images are resized to the
     model's size and converted to its channels. The model's class names, when it carries them, must be
-    the data's.
+    the data's. A flat image folder's test split is the one `train` holds out at its default `test_split`;
+    its "train" split includes the images `train` held out for validation.
 
     Returns a dict: `top1_accuracy`, `top5_accuracy` (top-k with k = min(5, classes)), `loss` (mean
     cross-entropy), `per_class_accuracy` (`{class name: accuracy}`), `confusion_matrix` (rows: true
@@ -29,7 +30,7 @@ def evaluate(model_or_path, data="default", data_dir=None, split="test", batch_s
     check_choice(split, "split", SPLITS)
     check_positive_int(batch_size, "batch_size")
     runner = open_runner(model_or_path, batch_size)
-    train, test, info = load_source(data, data_dir, image_size=runner.image_shape[:2])
+    train, _, test, info = load_source(data, data_dir, image_size=runner.image_shape[:2])
     class_names = [str(name) for name in info["class_names"]]
     _check_classes(runner, class_names, data)
     logits, labels = [], []

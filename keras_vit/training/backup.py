@@ -178,8 +178,8 @@ def _first_difference(saved, ours):
 
 class RunCheckpoint(keras.callbacks.Callback):
     """At the end of each epoch: the best model when this epoch is the best so far (highest
-    `val_accuracy`), then the backup's commit (see the module), then the run folder's `history.csv` and
-    `best.keras` refreshed from it. Runs after the divergence check, so a diverged epoch writes nothing."""
+    `val_accuracy`, on the validation split; no best model without one), then the backup's commit (see
+    the module), then the run folder's `history.csv` and `best.keras` refreshed from it. Runs after the divergence check, so a diverged epoch writes nothing."""
 
     def __init__(self, backup, state=None):
         super().__init__()

@@ -14,6 +14,9 @@ FIELD_HELP = {
     "checkpoint": "start from these pretrained weights (timm / transformers / npz file, or transformers folder)",
     "data": "default | fashion_mnist_idx | folder | tfds:<name>",
     "data_dir": "where the data of --data lives",
+    "validation_split": "fraction of the training data held out (seeded) for per-epoch validation and best.keras, "
+    "unless the data has its own validation split; 0: no validation (no best.keras)",
+    "test_split": "test fraction of a flat image folder (DIR/<class>/*), the same images for every seed",
     "image_size": "resize the images to this size, e.g. 32 or '(32, 48)'",
     "augment": "none | flip | light | deit (keras_vit.data.AugmentConfig presets)",
     "epochs": "training epochs",
@@ -25,6 +28,10 @@ FIELD_HELP = {
     "warmup_epochs": "linear warm-up, in epochs, before the cosine decay",
     "label_smoothing": "soft training targets (1 - s) * one_hot + s / classes",
     "clipnorm": "clip gradients to this global norm (None: off)",
+    "grad_accum_steps": "step the optimizer every K batches on their averaged gradient (a K times larger batch; "
+    "the learning rate follows it); 1: off",
+    "ema": "keep an exponential moving average of the weights (momentum 0.99); model.keras and the final "
+    "figures are the averaged weights, the per-epoch validation and best.keras the stepped ones",
     "strategy": "distribution: auto, one_device, mirrored, multi_worker, tpu (TensorFlow); data_parallel (JAX)",
     "precision": "float32 | mixed_bfloat16 | mixed_float16",
     "teacher": "a .keras CNN to distill a *_distilled_* DeiT from",
@@ -46,8 +53,10 @@ def add_parser(subparsers):
     parser = subparsers.add_parser(
         "train",
         help="train a ViT (with no arguments: the default recipe on the embedded Fashion-MNIST subset)",
-        description="Train a recipe or a named model config, with overrides. Writes model.keras, best.keras, "
-        "history.csv/.json, config.json and result.json to --output-dir and prints 'test_accuracy: X' last. "
+        description="Train a recipe or a named model config, with overrides. Validates every epoch on a split held "
+        "out of the training data (--validation-split), writes model.keras, best.keras (best validation accuracy), "
+        "history.csv/.json, config.json and result.json to --output-dir, evaluates the test split once, at the "
+        "end, and prints 'test_accuracy: X' last. "
         "Run the same command again to resume an interrupted run.",
     )
     parser.add_argument(
@@ -107,7 +116,12 @@ def run(args):
 
     result = train(config_from_args(args))
     print(f"model: {result.output_dir}/model.keras")
-    print(f"test_accuracy: {result.test_accuracy:.4f}")
+    if result.best_epoch is not None:
+        print(f"best: {result.output_dir}/best.keras (epoch {result.best_epoch + 1}, validation_accuracy "
+              f"{result.best_validation_accuracy:.4f})")  # fmt: skip
+    if result.validation_accuracy is not None:
+        print(f"validation_accuracy: {result.validation_accuracy:.4f}")
+    print(f"test_accuracy: {result.test_accuracy:.4f}")  # last: scripts read it
 
 
 def config_from_args(args):

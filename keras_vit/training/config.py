@@ -12,6 +12,8 @@ from keras_vit.checks import (
     check_number_in,
     check_positive_int,
     check_positive_number,
+    check_test_split,
+    check_validation_split,
 )
 from keras_vit.training.distillation import DISTILLATION_KINDS
 from keras_vit.training.layer_decay import check_layer_decay
@@ -41,7 +43,17 @@ class TrainConfig:
     Data: `data` is a `keras_vit.data` source (`"default"`, `"fashion_mnist_idx"`, `"folder"`,
     `"tfds:<name>"`) read from `data_dir`; `image_size` resizes; `augment` is an
     `AugmentConfig` preset name (`"none"`, `"flip"`, `"light"`, `"deit"`) or an `AugmentConfig`;
-    `label_smoothing` softens the training targets (test labels are never smoothed).
+    `label_smoothing` softens the training targets (validation and test labels are never smoothed).
+
+    Validation: `validation_split` (in [0, 1)) of the training data is held out, a random choice of
+    examples drawn with `seed` (disjoint from training and test data, the same for the same seed), or the
+    source's own validation split where it has one (a tfds "validation" split beside "test", a folder's
+    `validation/`). Each epoch is validated on it, and `best.keras` is the epoch with the best validation
+    accuracy. The test split is evaluated once, on the final model, after training: nothing is chosen on
+    it. `validation_split=0` means no validation: no per-epoch validation and no `best.keras` (only
+    `model.keras`, the final model). `test_split` (in (0, 1)) is the test fraction of a flat image folder
+    (`data_dir/<class>/*`, no `train/` and `test/`), the same images whatever the seed; sources with a
+    test split of their own ignore it.
     The model takes raw pixels and normalizes them itself: `input_normalization` is an optional
     `(mean, std)` on the [0, 1] scale, each a number or one number per channel, that it applies
     after scaling to [0, 1] (`((0.5,), (0.5,))` maps to [-1, 1], as timm's and big_vision's ViTs
@@ -58,6 +70,17 @@ class TrainConfig:
     position embeddings or the class/distillation tokens) and global-norm gradient clipping at
     `clipnorm` (None: no clipping).
 
+    `grad_accum_steps` k > 1 (Keras' `gradient_accumulation_steps`): the optimizer steps once every k
+    batches, on their averaged gradient, which is one step on a batch k times larger; so the peak learning
+    rate follows the effective batch `global_batch * k` and the schedule counts optimizer steps. k must
+    not exceed the batches of an epoch.
+    `ema` (Keras' `use_ema`, momentum 0.99): the optimizer keeps an exponential moving average of the
+    weights, updated after every batch (with `grad_accum_steps`, also after the batches that only
+    accumulate), and Keras puts it into the model when `fit` ends (`finalize_variable_values`). So
+    `model.keras`, the returned model and the final `validation_accuracy` and `test_accuracy` are the EMA
+    weights'; the per-epoch validation in the history, and so the choice and the contents of `best.keras`,
+    are of the weights the optimizer steps, which Keras does not swap during `fit`.
+
     Model kinds: a ViT config name builds a ViT; a distilled DeiT name (`deit_*_distilled_*`)
     builds a DeiT; `"resnet"` builds the small CNN (`keras_vit.build_resnet`, overrides go to it) and
     `"alternet"` Park & Kim's CNN with attention closing each stage (`keras_vit.build_alternet`).
@@ -68,7 +91,7 @@ class TrainConfig:
 
     Run: `strategy` (see `keras_vit.training.distribution`), `precision` (`"float32"`,
     `"mixed_bfloat16"`, `"mixed_float16"`; logits stay float32), `seed`, and `output_dir`
-    (default `runs/<name>`), which receives `model.keras`, `best.keras`, `history.csv`,
+    (default `runs/<name>`), which receives `model.keras`, `best.keras` (with validation), `history.csv`,
     `history.json`, `config.json`, `result.json`, `tensorboard/` and, while a run is
     unfinished, `backup/` (from which an interrupted or diverged run resumes). A folder holding a
     finished run of the same config is not trained again (`train` returns its result);
@@ -89,6 +112,8 @@ class TrainConfig:
     checkpoint: str = None
     data: str = "default"
     data_dir: str = None
+    validation_split: float = 0.1
+    test_split: float = 0.2
     image_size: int = None
     augment: object = "none"
     input_normalization: tuple = None
@@ -101,6 +126,8 @@ class TrainConfig:
     warmup_epochs: float = 0.5
     label_smoothing: float = 0.1
     clipnorm: float = 1.0
+    grad_accum_steps: int = 1
+    ema: bool = False
     strategy: str = "auto"
     precision: str = "float32"
     teacher: str = None
@@ -122,6 +149,10 @@ class TrainConfig:
         check_number_in(self.weight_decay, "weight_decay", 0.0, float("inf"))
         check_number_in(self.warmup_epochs, "warmup_epochs", 0.0, self.epochs)
         check_label_smoothing(self.label_smoothing)
+        check_validation_split(self.validation_split)
+        check_test_split(self.test_split)
+        check_positive_int(self.grad_accum_steps, "grad_accum_steps", one_means="no accumulation")
+        check_bool(self.ema, "ema")
         if self.clipnorm is not None:
             check_positive_number(self.clipnorm, "clipnorm")
         check_choice(self.precision, "precision", PRECISIONS)

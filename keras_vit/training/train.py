@@ -30,10 +30,13 @@ CNN_BUILDERS = {"resnet": build_resnet, "alternet": build_alternet}
 
 @dataclasses.dataclass
 class TrainResult:
-    """What a run produced. `history` holds one dict per epoch of the whole run (also the
-    epochs done before an interruption), with `loss`, `accuracy`, `val_loss`,
-    `val_accuracy` (on the test split) and `learning_rate`; `fit_seconds` and
-    `images_per_second` cover only the epochs this call ran."""
+    """What a run produced. `test_accuracy` / `test_loss`: the final model's on the test split, evaluated
+    once, after training; `validation_accuracy` / `validation_loss`: the final model's on the validation
+    split; `best_epoch` (0-based) and `best_validation_accuracy`: the epoch `best.keras` holds (all four
+    None without a validation split). `history` holds one dict per epoch of the whole run (also the
+    epochs done before an interruption), with `loss`, `accuracy`, `val_loss`, `val_accuracy` (on the
+    validation split) and `learning_rate`; `fit_seconds` and `images_per_second` cover only the epochs
+    this call ran."""
 
     model: object
     test_accuracy: float
@@ -45,6 +48,10 @@ class TrainResult:
     peak_learning_rate: float
     fit_seconds: float
     images_per_second: float
+    validation_accuracy: float = None
+    validation_loss: float = None
+    best_epoch: int = None
+    best_validation_accuracy: float = None
 
 
 @dataclasses.dataclass
@@ -57,6 +64,7 @@ class Run:
     output_dir: str
     start: object  # the RunStart: a finished run, or the backup state to resume
     train_ds: object = None
+    validation_ds: object = None  # None: no validation split
     test_ds: object = None
     info: dict = None
     global_batch_size: int = None
@@ -74,12 +82,16 @@ def train(config=None, *, callbacks=()):
     """Train `config` (a `TrainConfig`; None: the default recipe) and return a `TrainResult`.
 
     Its steps: prepare the run (check the config before any work, pick the distribution, find an
-    interrupted run to resume, build the datasets and the schedule), build the model (from
-    `config.checkpoint` when set; the data's class names travel with it) with AdamW and the loss
-    inside the distribution scope, fit it with the test split as validation data, then report:
-    evaluate, and write into `config.run_dir` `model.keras` (the final model), `best.keras` (the
-    epoch with the best test accuracy), `history.csv` / `history.json`, `config.json` and, last,
-    `result.json`. Extra Keras `callbacks` run after the built-in ones.
+    interrupted run to resume, build the training, validation and test datasets and the schedule), build
+    the model (from `config.checkpoint` when set; the data's class names travel with it) with AdamW and
+    the loss inside the distribution scope, fit it, validating every epoch on the validation split
+    (`config.validation_split` of the training data, or the source's own), then report: evaluate the
+    final model on the validation split and, once, on the test split, and write into `config.run_dir`
+    `model.keras` (the final model), `best.keras` (the epoch with the best validation accuracy; not
+    written without a validation split), `history.csv` / `history.json`, `config.json` and, last,
+    `result.json` (the `TrainResult` figures). Nothing is chosen on the test split. With `config.ema`
+    the final model holds the weights' moving average (see `TrainConfig`). Extra Keras `callbacks` run
+    after the built-in ones.
 
     Failure and interruption: a loss that becomes NaN or infinite raises `TrainingDiverged` (naming
     the epoch and step) and writes no model file from the diverged weights. The run folder's
@@ -96,8 +108,8 @@ def train(config=None, *, callbacks=()):
         if run.start.state is not None:
             Backup(run.output_dir).restore(model, run.start.state)
         fit_seconds = fit(model, run, callbacks)
-        test_loss, test_accuracy = model.evaluate(run.test_ds, verbose=0)
-    return report(model, run, fit_seconds, test_loss, test_accuracy)
+        figures = final_figures(model, run)
+    return report(model, run, fit_seconds, figures)
 
 
 def prepare_run(config):
@@ -123,27 +135,38 @@ def prepare_run(config):
         return Run(config, distribution, output_dir, start)
 
     global_batch_size = config.batch_size * distribution.num_replicas
-    train_ds, test_ds, info = get_datasets(
+    train_ds, validation_ds, test_ds, info = get_datasets(
         config.data,
         batch_size=global_batch_size,
         image_size=config.image_size,
         augment=augment,
         data_dir=config.data_dir,
+        validation_split=config.validation_split,
+        test_split=config.test_split,
         seed=config.seed,
         label_smoothing=config.label_smoothing,
     )
     steps_per_epoch = _steps_per_epoch(train_ds, info["num_train"], global_batch_size)
-    total_steps, warmup_steps = schedule_steps(config.epochs, steps_per_epoch, config.warmup_epochs)
+    if config.grad_accum_steps > steps_per_epoch:
+        raise ValueError(
+            f"grad_accum_steps={config.grad_accum_steps} accumulates more batches than an epoch has "
+            f"({steps_per_epoch} of {global_batch_size} images); valid: 1 to {steps_per_epoch}."
+        )
+    total_steps, warmup_steps = schedule_steps(config.epochs, steps_per_epoch, config.warmup_epochs,
+                                               config.grad_accum_steps)  # fmt: skip
+    effective_batch = global_batch_size * config.grad_accum_steps  # what one optimizer step averages over
     run = Run(
-        config, distribution, output_dir, start, train_ds, test_ds, info,
+        config, distribution, output_dir, start, train_ds, validation_ds, test_ds, info,
         global_batch_size, steps_per_epoch, total_steps, warmup_steps,
-        peak_learning_rate(config.base_learning_rate, global_batch_size, config.base_batch_size),
+        peak_learning_rate(config.base_learning_rate, effective_batch, config.base_batch_size),
     )  # fmt: skip
     model_name = config.model if config.checkpoint is None else f"{config.model} from {config.checkpoint}"
+    accumulation = f" (x{config.grad_accum_steps} accumulated)" if config.grad_accum_steps > 1 else ""
     print(
-        f"keras_vit: {model_name} on {config.data} ({info['num_train']} train / {info['num_test']} test), "
-        f"{distribution.description}, global batch {global_batch_size}, peak lr {run.peak_learning_rate:.3g}, "
-        f"{config.epochs} epochs x {steps_per_epoch} steps, backend {keras.backend.backend()}"
+        f"keras_vit: {model_name} on {config.data} ({info['num_train']} train / {info['num_validation']} "
+        f"validation / {info['num_test']} test), {distribution.description}, global batch {global_batch_size}"
+        f"{accumulation}, peak lr {run.peak_learning_rate:.3g}, {config.epochs} epochs x {steps_per_epoch} steps, "
+        f"backend {keras.backend.backend()}"
         + (f"; resuming after epoch {start.epochs_done}" if start.epochs_done else ""),
         flush=True,
     )
@@ -152,13 +175,14 @@ def prepare_run(config):
 
 def build_trainer(run):
     """The model to `fit` (the DeiT student wrapped with its teacher when distilling), compiled with
-    AdamW (with layer decay when set), its schedule and the cross-entropy loss."""
+    AdamW (with layer decay, EMA and gradient accumulation when set), its schedule and the cross-entropy loss."""
     config = run.config
     model = build_model(config, run.info)
     multipliers = None if config.layer_decay is None else layer_decay_multipliers(model, config.layer_decay)
     optimizer = build_optimizer(
         run.peak_learning_rate, run.total_steps, run.warmup_steps, config.weight_decay, config.clipnorm,
-        no_weight_decay=model.no_weight_decay(), multipliers=multipliers,
+        no_weight_decay=model.no_weight_decay(), multipliers=multipliers, ema=config.ema,
+        grad_accum_steps=config.grad_accum_steps,
     )  # fmt: skip
     compile_model(model, optimizer, soft_labels=run.info["soft_labels"], jit_compile=config.jit_compile)
     return model
@@ -166,9 +190,12 @@ def build_trainer(run):
 
 def fit(model, run, callbacks=()):
     """`model.fit` for the run's remaining epochs (none when a run killed while writing its final files
-    resumes); returns its wall time in seconds."""
+    resumes), validating each on the validation split; returns its wall time in seconds."""
     config = run.config
     if run.resume_from_epoch >= config.epochs:
+        # What `fit` does when it ends, for the weights restored from the backup: with EMA, the average.
+        model.optimizer.finalize_variable_values(model.trainable_weights)
+        _unshare_ema_weights(model, config.ema)
         return 0.0
     start = time.perf_counter()
     model.fit(
@@ -177,22 +204,46 @@ def fit(model, run, callbacks=()):
         # 30 to 60 s per epoch, with the CPU idle (full Fashion-MNIST; see benchmarks/README.md).
         run.train_ds.repeat(),
         steps_per_epoch=run.steps_per_epoch,
-        validation_data=run.test_ds,
+        validation_data=run.validation_ds,  # never the test split: best.keras is chosen on this
         epochs=config.epochs,
         initial_epoch=run.resume_from_epoch,
         callbacks=[*build_callbacks(run.output_dir, config.tensorboard, run.start.state), *callbacks],
         verbose=progress_display(config.verbose),
         shuffle=False,  # get_datasets shuffles; Keras' own shuffling does not apply to a tf.data.Dataset
     )
+    _unshare_ema_weights(model, config.ema)
     return time.perf_counter() - start
 
 
-def report(model, run, fit_seconds, test_loss, test_accuracy):
+def _unshare_ema_weights(model, ema):
+    """Give each weight its own copy of the EMA value Keras' `finalize_variable_values` assigned it.
+
+    On JAX the assignment makes the weight and the optimizer's average hold one array, and the next
+    jitted call (`evaluate`) donates the weight's buffer, deleting the average too (saving the model then
+    fails: "Array has been deleted").
+    """
+    if ema:
+        for variable in model.trainable_variables:
+            variable.assign(keras.ops.copy(variable))
+
+
+def final_figures(model, run):
+    """The final model's loss and accuracy on the validation split (None without one) and, the one time
+    the test split is read, on the test split."""
+    figures = {}
+    for split, dataset in (("validation", run.validation_ds), ("test", run.test_ds)):
+        loss, accuracy = (None, None) if dataset is None else model.evaluate(dataset, verbose=0)
+        figures.update({f"{split}_loss": loss, f"{split}_accuracy": accuracy})
+    return {name: None if value is None else float(value) for name, value in figures.items()}
+
+
+def report(model, run, fit_seconds, figures):
     """Write the run's final files, each atomically, `result.json` last, then delete the backup (so a
-    kill before that point resumes and writes them again); the `TrainResult`."""
+    kill before that point resumes and writes them again); the `TrainResult` with the `final_figures`."""
     output_dir = pathlib.Path(run.output_dir)
     backup = Backup(output_dir)
     state = backup.read()  # the last epoch's, as committed
+    best = state.get("best") or {}
     with files.atomic_path(output_dir / "model.keras") as path:
         model.save(path)
     backup.publish_best(state)
@@ -201,8 +252,7 @@ def report(model, run, fit_seconds, test_loss, test_accuracy):
     epochs_run = run.config.epochs - run.resume_from_epoch
     result = TrainResult(
         model=getattr(model, "student", model),  # a distilled run returns the student, as it saves it
-        test_accuracy=float(test_accuracy),
-        test_loss=float(test_loss),
+        **figures,
         history=state["history"],
         output_dir=str(run.output_dir),
         num_replicas=run.distribution.num_replicas,
@@ -210,6 +260,8 @@ def report(model, run, fit_seconds, test_loss, test_accuracy):
         peak_learning_rate=run.peak_learning_rate,
         fit_seconds=fit_seconds,
         images_per_second=epochs_run * run.info["num_train"] / fit_seconds if epochs_run and fit_seconds else 0.0,
+        best_epoch=best.get("epoch"),
+        best_validation_accuracy=best.get("val_accuracy"),
     )
     files.write_json(output_dir / RESULT, result_figures(result))
     backup.delete()

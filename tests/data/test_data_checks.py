@@ -65,8 +65,9 @@ def arrays(train_images=None, train_labels=None):
 
 def test_arrays_source_trains_on_raw_pixels():
     source = arrays()
-    train, test, info = get_datasets(source, batch_size=4, seed=1)
+    train, validation, test, info = get_datasets(source, batch_size=4, seed=1, validation_split=0)
     assert (info["num_classes"], info["num_train"], info["num_test"], info["image_shape"]) == (3, 12, 6, (8, 8, 3))
+    assert validation is None and info["num_validation"] == 0
     images, labels = next(iter(test))
     np.testing.assert_array_equal(images, source["train"][0][:4])
     assert labels.dtype == tf.int64 and list(np.asarray(labels)) == [0, 1, 2, 0]

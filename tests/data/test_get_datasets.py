@@ -10,7 +10,7 @@ from keras_vit.data import AugmentConfig, get_datasets, load_default
 
 INFO = dict(
     class_names=["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
-    image_shape=(28, 28, 1), num_train=12200, num_test=1000, num_classes=10,
+    image_shape=(28, 28, 1), num_train=10980, num_validation=1220, num_test=1000, num_classes=10,
 )  # fmt: skip
 
 
@@ -18,10 +18,11 @@ def batches(dataset, count):
     return [(np.asarray(x), np.asarray(y)) for x, y in dataset.take(count)]
 
 
-def test_default_train_and_test():
-    train, test, info = get_datasets()
+def test_default_train_validation_and_test():
+    train, validation, test, info = get_datasets()
     assert info == dict(INFO, soft_labels=False)
-    assert int(train.cardinality()) == 12200 // 128 and int(test.cardinality()) == math.ceil(1000 / 128)
+    assert int(train.cardinality()) == 10980 // 128 and int(test.cardinality()) == math.ceil(1000 / 128)
+    assert int(validation.cardinality()) == math.ceil(1220 / 128)
     (images, labels), = batches(train, 1)
     assert images.shape == (128, 28, 28, 1) and images.dtype == np.float32 and labels.dtype == np.int64
     # Raw pixel values, as the models take them: every training image is one of the source's, exactly.
@@ -36,19 +37,20 @@ def test_default_train_and_test():
 
 
 def test_label_smoothing_softens_training_labels_only():
-    train, test, info = get_datasets(batch_size=16, label_smoothing=0.2)
+    train, validation, test, info = get_datasets(batch_size=16, label_smoothing=0.2)
     (_, labels), = batches(train, 1)
-    (_, test_labels), = batches(test, 1)
     assert info["soft_labels"] and labels.shape == (16, 10)
     np.testing.assert_allclose(np.unique(labels), [0.02, 0.82], rtol=1e-6)
-    assert set(np.unique(test_labels)) == {0.0, 1.0}
+    for held_out in (validation, test):
+        (_, held_out_labels), = batches(held_out, 1)
+        assert held_out_labels.shape == (16, 10) and set(np.unique(held_out_labels)) == {0.0, 1.0}
 
 
 def test_seed_reproduces_shuffling_and_augmentation():
     augment = AugmentConfig(pad_crop=2, mixup_alpha=0.5)
 
     def first_batches(seed):
-        train, test, info = get_datasets(batch_size=32, augment=augment, seed=seed)
+        train, _, test, info = get_datasets(batch_size=32, augment=augment, seed=seed)
         return batches(train, 1) + batches(train, 1), next(iter(test)), info
 
     (first, next_epoch), (_, test_labels), info = first_batches(seed=1)
@@ -64,15 +66,17 @@ def test_seed_reproduces_shuffling_and_augmentation():
 
 
 def test_image_size_resizes():
-    train, test, info = get_datasets(batch_size=8, image_size=32)
+    train, validation, test, info = get_datasets(batch_size=8, image_size=32)
     assert info["image_shape"] == (32, 32, 1)
-    assert next(iter(train))[0].shape == (8, 32, 32, 1) and next(iter(test))[0].shape == (8, 32, 32, 1)
+    assert all(next(iter(split))[0].shape == (8, 32, 32, 1) for split in (train, validation, test))
 
 
 def test_folder_source(cifar_folder):
-    train, test, info = get_datasets("folder", data_dir=cifar_folder, batch_size=8)
-    expected = dict(class_names=["airplane", "automobile", "bird"], image_shape=(32, 32, 3), num_train=21, num_test=9)
+    train, validation, test, info = get_datasets("folder", data_dir=cifar_folder, batch_size=8)
+    expected = dict(class_names=["airplane", "automobile", "bird"], image_shape=(32, 32, 3), num_train=19,
+                    num_validation=2, num_test=9)  # fmt: skip
     assert info == dict(expected, num_classes=3, soft_labels=False)
+    assert sum(len(y) for _, y in batches(validation, 10)) == 2
     assert int(train.cardinality()) == 2 and sum(len(y) for _, y in batches(test, 10)) == 9
     images, labels = next(iter(test))
     assert images.shape == (8, 32, 32, 3) and list(np.asarray(labels)) == [0, 0, 0, 1, 1, 1, 2, 2]
@@ -86,8 +90,9 @@ def test_folder_test_classes_must_match_train(cifar_folder, tmp_path):
 
 
 def test_fashion_mnist_idx_source(data_dir):
-    train, _, info = get_datasets("fashion_mnist_idx", data_dir=data_dir / "fashion-mnist", batch_size=16)
-    assert (info["num_train"], info["num_test"], info["image_shape"]) == (60000, 10000, (28, 28, 1))
+    train, _, _, info = get_datasets("fashion_mnist_idx", data_dir=data_dir / "fashion-mnist", batch_size=16)
+    assert (info["num_train"], info["num_validation"], info["num_test"]) == (54000, 6000, 10000)
+    assert info["image_shape"] == (28, 28, 1)
     assert next(iter(train))[0].shape == (16, 28, 28, 1)
 
 
@@ -103,6 +108,8 @@ def test_fashion_mnist_idx_source(data_dir):
         (dict(augment="heavy"), ValueError, "got 'heavy'"),
         (dict(seed=None), ValueError, "seed must be an int; got None"),
         (dict(label_smoothing=1.0), ValueError, r"label_smoothing must be a number in \[0, 1\); got 1.0"),
+        (dict(validation_split=1.0), ValueError, r"validation_split must be a number in \[0, 1\) \(0: no validation\); got 1.0"),
+        (dict(test_split=0), ValueError, r"test_split must be a number in \(0, 1\); got 0"),
     ],
 )
 def test_bad_arguments(kwargs, error, message):
@@ -111,7 +118,7 @@ def test_bad_arguments(kwargs, error, message):
 
 
 def test_one_fit_step_on_the_default(tiny):
-    train, _, info = get_datasets(batch_size=16)
+    train, _, _, info = get_datasets(batch_size=16)
     model = build_vit(num_classes=info["num_classes"], **dict(tiny, image_size=28, patch_size=7, channels=1, depth=1))
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     before = [np.array(w) for w in model.get_weights()]

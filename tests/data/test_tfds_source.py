@@ -18,8 +18,10 @@ def test_mock_data_load():
 
 def test_mock_data_get_datasets():
     with tfds.testing.mock_data(num_examples=10):
-        train, test, info = get_datasets("tfds:mnist", batch_size=4, image_size=16, augment="light")
-    assert (info["num_train"], info["num_test"], info["image_shape"]) == (10, 10, (16, 16, 1))
+        train, validation, test, info = get_datasets("tfds:mnist", batch_size=4, image_size=16, augment="light")
+    assert (info["num_train"], info["num_validation"], info["num_test"]) == (9, 1, 10)
+    assert info["image_shape"] == (16, 16, 1)
+    assert sum(int(images.shape[0]) for images, _ in validation) == 1
     images, labels = next(iter(train))
     assert images.shape == (4, 16, 16, 1) and labels.shape == (4,)
     assert 0.0 <= float(np.min(images)) and 1.0 < float(np.max(images)) <= 255.0  # raw pixels
@@ -30,9 +32,9 @@ def test_varying_image_sizes_need_image_size():
     with tfds.testing.mock_data(num_examples=3):
         with pytest.raises(ValueError, match=r"'tfds:imagenette' has images of varying size \(None, None, 3\); pass"):
             get_datasets("tfds:imagenette")
-        train, _, info = get_datasets("tfds:imagenette", image_size=24, batch_size=3)
+        train, _, _, info = get_datasets("tfds:imagenette", image_size=24, batch_size=2)
         images, _ = next(iter(train))
-    assert info["image_shape"] == (24, 24, 3) and images.shape == (3, 24, 24, 3)
+    assert info["image_shape"] == (24, 24, 3) and images.shape == (2, 24, 24, 3)
 
 
 def test_not_prepared_fails_fast_with_instructions(tmp_path):

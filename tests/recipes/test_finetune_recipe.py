@@ -28,10 +28,11 @@ JIT = keras.backend.backend() == "jax"
 
 @pytest.fixture(scope="module")
 def cifar_folder(data_dir, tmp_path_factory):
-    """Real CIFAR-10 JPEGs of two classes in an image folder: 4 per class in train/, 2 in test/."""
+    """Real CIFAR-10 JPEGs of two classes in an image folder: 4 per class in train/, 2 in test/, 2 in
+    validation/ (so all 8 training images train)."""
     root = tmp_path_factory.mktemp("cifar")
-    wanted = {f"train/{name}/{index:04d}.jpg": "train" if index < 4 else "test"
-              for name in ("cat", "ship") for index in range(6)}  # fmt: skip
+    wanted = {f"train/{name}/{index:04d}.jpg": "train" if index < 4 else "test" if index < 6 else "validation"
+              for name in ("cat", "ship") for index in range(8)}  # fmt: skip
     with tarfile.open(data_dir / "cifar10-jpg.tar.gz") as archive:
         for member in archive:
             split = wanted.pop(member.name, None)

@@ -50,12 +50,16 @@ def test_train_writes_the_run_and_follows_the_schedule(reference):
     learning_rates = [row["learning_rate"] for row in result.history]
     np.testing.assert_allclose(learning_rates, np.array([1.0, 0.5, 0.0]) * result.peak_learning_rate, atol=1e-9)
     assert result.history[2]["loss"] < result.history[1]["loss"]
-    assert result.test_accuracy == pytest.approx(result.history[-1]["val_accuracy"])
+    # The history's validation is the validation split's: the final model's figures on it are the last epoch's.
+    assert result.validation_accuracy == pytest.approx(result.history[-1]["val_accuracy"])
+    assert result.validation_loss == pytest.approx(result.history[-1]["val_loss"], rel=1e-5)
     files = set(os.listdir(result.output_dir))
     assert {"model.keras", "best.keras", "history.csv", "history.json", "config.json", "result.json"} <= files
     assert "backup" not in files  # deleted once training finished
     with open(os.path.join(result.output_dir, "result.json")) as f:
-        assert json.load(f)["test_accuracy"] == result.test_accuracy
+        recorded = json.load(f)
+    assert recorded["test_accuracy"] == result.test_accuracy
+    assert recorded["validation_accuracy"] == result.validation_accuracy
     reloaded = keras.saving.load_model(os.path.join(result.output_dir, "model.keras"), compile=False)
     images = np.random.default_rng(0).uniform(0, 1, (2, 28, 28, 1)).astype("float32")
     np.testing.assert_allclose(reloaded.predict(images, verbose=0), result.model.predict(images, verbose=0), atol=1e-5)

@@ -14,10 +14,10 @@ from keras_vit.training import TrainConfig
 
 # A 1-block ViT on 28x28 grayscale patches of 7: a few seconds of training on any backend.
 TINY_MODEL = dict(patch_size=7, dim=32, depth=1, num_heads=2, mlp_dim=64)
-# One global batch of 64 is the whole training set, so every epoch is one step on the same
-# images, whatever order a distributed input pipeline reads them in: runs on one and on two
-# devices must then agree step for step.
-NUM_TRAIN, NUM_TEST, GLOBAL_BATCH = 64, 128, 64
+# A fifth of the 80 training images is held out for validation (16), and one global batch of 64 is
+# the rest, so every epoch is one step on the same images, whatever order a distributed input
+# pipeline reads them in: runs on one and on two devices must then agree step for step.
+NUM_TRAIN, NUM_TEST, GLOBAL_BATCH, VALIDATION_SPLIT = 80, 128, 64, 0.2
 # XLA is the default on TensorFlow but compiles slowly on CPU; tests other than the CLI's skip it
 # there. JAX always compiles (eager JAX is far slower).
 TEST_JIT = keras.backend.backend() == "jax"
@@ -32,6 +32,7 @@ def tiny_config(data_dir, output_dir, **changes):
         model_overrides=TINY_MODEL,
         data="fashion_mnist_idx",
         data_dir=str(data_dir),
+        validation_split=VALIDATION_SPLIT,
         augment="none",
         epochs=3,
         batch_size=GLOBAL_BATCH,
