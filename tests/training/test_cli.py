@@ -84,7 +84,7 @@ def test_cli_rejects_bad_arguments_before_training(tmp_path):
             main(["train", "--output-dir", str(tmp_path / "run"), *args])
         return str(exit_info.value)
 
-    assert error("--epochs", "0") == "keras-vit train: epochs must be a positive int; got 0."
+    assert error("--epochs", "0") == "keras-vit train: --epochs must be a positive int; got 0."
     assert "Unknown config field(s) ['no_such_field']" in error("--set", "no_such_field=1")
     assert "--set expects FIELD=VALUE; got 'depth'" in error("--set", "depth")
     assert "Unknown config name 'vit_huge'" in error("--model", "vit_huge")
