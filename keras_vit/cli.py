@@ -36,7 +36,7 @@ def build_parser():
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     training_cli.add_parser(subparsers)
-    inference_cli.add_parsers(subparsers, argparse.ArgumentDefaultsHelpFormatter)
+    inference_cli.add_parsers(subparsers)
     export_cli.add_parser(subparsers)
     inspect_cli.add_parser(subparsers)
     for subparser in subparsers.choices.values():

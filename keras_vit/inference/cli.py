@@ -10,9 +10,9 @@ from keras_vit.inference.runner import ARTIFACT_KINDS
 OUTPUT_FORMATS = ("table", "json", "csv")
 
 
-def add_parsers(subparsers, formatter_class):
+def add_parsers(subparsers):
     predict = subparsers.add_parser(
-        "predict", formatter_class=formatter_class,
+        "predict",
         help="the top classes of image files, folders or globs, from any model or export",
         description=f"Classify images with MODEL ({ARTIFACT_KINDS}); class names and preprocessing come "
         "from the model itself. Images are resized to the model's size and converted to its channels.",
@@ -27,7 +27,7 @@ def add_parsers(subparsers, formatter_class):
     predict.set_defaults(handler=run_predict)
 
     evaluate = subparsers.add_parser(
-        "evaluate", formatter_class=formatter_class,
+        "evaluate",
         help="top-1 / top-5 and per-class accuracy, loss and a confusion matrix on a data source",
         description=f"Evaluate MODEL ({ARTIFACT_KINDS}) on a data source train reads (its test split by "
         "default); prints the figures and writes evaluation.json and confusion_matrix.png into --out.",
@@ -43,7 +43,7 @@ def add_parsers(subparsers, formatter_class):
     evaluate.set_defaults(handler=run_evaluate)
 
     listing = subparsers.add_parser(
-        "list", formatter_class=formatter_class, help="the named model configs, with image size and parameters",
+        "list", help="the named model configs, with image size and parameters",
         description="List the named configs (timm's names and parameter counts, at 1000 classes).",
     )  # fmt: skip
     listing.add_argument("pattern", nargs="?", default=None, help="fnmatch wildcards, e.g. 'vit_*_patch16*'")
