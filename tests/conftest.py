@@ -3,16 +3,48 @@
 import os
 import pathlib
 
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Compiling, not running, is most of a test's time under JAX and TensorFlow: the suite builds hundreds of
+# tiny models and runs each for a few steps. So the test processes (and the child processes they start,
+# which inherit these) skip LLVM's optimisation of XLA's CPU code (the tests check results, not speed), and JAX
+# keeps every compiled program on disk, so a program that another test already compiled (the same tiny
+# model, the same step) is read back instead of compiled again. Users' runs keep XLA's defaults.
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(REPO / ".pytest_cache" / "jax-compilation-cache"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-
 # A ViT small enough to build and run in well under a second on any backend.
 TINY = dict(image_size=16, patch_size=4, dim=32, depth=2, num_heads=4, mlp_dim=64, channels=3)
+
+
+BACKEND = keras.backend.backend()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "one_backend(name): an end-to-end test of a script whose parts are tested on every backend; it runs "
+        "under `name` only (KERAS_VIT_TEST_ALL_BACKENDS=1 runs it under every backend)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    # Recipes and crash-safety runs drive the same `train()`, layers and savers that the rest of the suite
+    # tests under each backend; what they add (the script's own flow, files and kills) does not depend on
+    # the backend, so each runs once, under one backend, to keep the three-backend suite short.
+    if os.environ.get("KERAS_VIT_TEST_ALL_BACKENDS") == "1":
+        return
+    for item in items:
+        marker = item.get_closest_marker("one_backend")
+        if marker is not None and marker.args[0] != BACKEND:
+            item.add_marker(pytest.mark.skip(reason=f"end-to-end script test: runs under {marker.args[0]} only"))
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,8 @@ import pathlib
 
 import pytest
 
+pytestmark = pytest.mark.one_backend("torch")
+
 RECIPE = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "cnn_vs_vit_vs_deit.py"
 _spec = importlib.util.spec_from_file_location("cnn_vs_vit_vs_deit", RECIPE)
 comparison = importlib.util.module_from_spec(_spec)

@@ -3,8 +3,11 @@
 import pathlib
 
 import keras
+import pytest
 
 from keras_vit.cli import main
+
+pytestmark = pytest.mark.one_backend("torch")
 
 RECIPE = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "fashion_mnist_vit.py"
 

@@ -16,6 +16,8 @@ from safetensors.numpy import load_file, save_file
 import keras_vit
 from keras_vit.training import LayerDecayAdamW
 
+pytestmark = pytest.mark.one_backend("tensorflow")
+
 RECIPE = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "finetune.py"
 _spec = importlib.util.spec_from_file_location("finetune", RECIPE)
 finetune = importlib.util.module_from_spec(_spec)

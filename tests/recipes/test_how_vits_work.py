@@ -6,6 +6,8 @@ import pathlib
 
 import pytest
 
+pytestmark = pytest.mark.one_backend("jax")
+
 RECIPE = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "how_vits_work.py"
 _spec = importlib.util.spec_from_file_location("how_vits_work", RECIPE)
 how_vits_work = importlib.util.module_from_spec(_spec)

@@ -35,6 +35,7 @@ def epochs_in_history(output_dir):
         return [int(row["epoch"]) for row in csv.DictReader(f)]
 
 
+@pytest.mark.one_backend("tensorflow")
 def test_cli_train_killed_mid_run_resumes_with_the_same_command(tiny_idx_dir, tmp_path):
     output_dir = tmp_path / "run"
     command = train_command(tiny_idx_dir, output_dir)

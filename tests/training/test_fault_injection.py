@@ -14,6 +14,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 
 from subprocesses import python_env
 from tiny_training import tiny_config
@@ -54,6 +55,7 @@ def weights(path):
     return [keras.ops.convert_to_numpy(w) for w in keras.saving.load_model(path, compile=False).weights]
 
 
+@pytest.mark.one_backend("torch")
 def test_killed_at_every_kind_of_moment_and_rerun_ends_as_an_uninterrupted_run(tiny_idx_dir, tmp_path):
     reference = train(tiny_config(tiny_idx_dir, tmp_path / "uninterrupted"))
     run = tmp_path / "killed"
