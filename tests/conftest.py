@@ -30,21 +30,23 @@ BACKEND = keras.backend.backend()
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
-        "one_backend(name): an end-to-end test of a script whose parts are tested on every backend; it runs "
+        "one_backend(name): a test whose subject does not depend on the backend (a script's own flow, a "
+        "killed run's files, a model's shapes) while the code under it is tested on every backend; it runs "
         "under `name` only (KERAS_VIT_TEST_ALL_BACKENDS=1 runs it under every backend)",
     )
 
 
 def pytest_collection_modifyitems(config, items):
-    # Recipes and crash-safety runs drive the same `train()`, layers and savers that the rest of the suite
-    # tests under each backend; what they add (the script's own flow, files and kills) does not depend on
-    # the backend, so each runs once, under one backend, to keep the three-backend suite short.
+    # Recipes, crash-safety runs and the counts of the largest configs drive the same `train()`, layers and
+    # savers that the rest of the suite tests under each backend; what they add (a script's own flow, the
+    # files a killed run leaves, a 300M-parameter model's shapes) does not depend on the backend, so each
+    # runs once, under one backend, to keep the three-backend suite short.
     if os.environ.get("KERAS_VIT_TEST_ALL_BACKENDS") == "1":
         return
     for item in items:
         marker = item.get_closest_marker("one_backend")
         if marker is not None and marker.args[0] != BACKEND:
-            item.add_marker(pytest.mark.skip(reason=f"end-to-end script test: runs under {marker.args[0]} only"))
+            item.add_marker(pytest.mark.skip(reason=f"does not depend on the backend: runs under {marker.args[0]} only"))
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from safetensors.numpy import load_file, save_file
 import keras_vit
 from keras_vit.training import LayerDecayAdamW
 
-pytestmark = pytest.mark.one_backend("tensorflow")
+pytestmark = pytest.mark.one_backend("torch")
 
 RECIPE = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "finetune.py"
 _spec = importlib.util.spec_from_file_location("finetune", RECIPE)

@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-pytestmark = pytest.mark.one_backend("jax")
+pytestmark = pytest.mark.one_backend("torch")
 
 RECIPE = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "how_vits_work.py"
 _spec = importlib.util.spec_from_file_location("how_vits_work", RECIPE)

@@ -40,10 +40,11 @@ def test_cli_train_killed_mid_run_resumes_with_the_same_command(tiny_idx_dir, tm
     output_dir = tmp_path / "run"
     command = train_command(tiny_idx_dir, output_dir)
     first = subprocess.Popen(command, env=python_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # Kill it as soon as a backup of a finished epoch exists (its state, written last, commits it).
-    backup = output_dir / "backup" / "state.json"
+    # Kill it as soon as a finished epoch is in the history: the backup's state.json commits the epoch, and
+    # the run folder's history.csv is refreshed from it right after (polling state.json alone can kill
+    # between the two on a busy machine).
     deadline = time.monotonic() + 180
-    while not backup.exists() and first.poll() is None and time.monotonic() < deadline:
+    while not epochs_in_history(output_dir) and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     first.send_signal(signal.SIGKILL)
     assert first.wait(timeout=30) == -signal.SIGKILL
