@@ -3,13 +3,8 @@
 import keras
 
 from keras_vit.checks import check_num_classes, check_positive_int, to_pair
+from keras_vit.layers.batch_norm import batch_norm
 from keras_vit.models.classifier import ImageClassifier, dtype_policy_of, pixel_input, preprocessing_layer
-
-
-# PyTorch's default (its momentum 0.1): the moving statistics follow the last ~10 batches instead of Keras'
-# ~100, so inference-mode outputs are usable after a short run (a few hundred steps on a small dataset);
-# with 0.99 they still lag the weights after several epochs of 85 steps.
-BATCH_NORM_MOMENTUM = 0.9
 
 
 def check_widths(widths):
@@ -21,7 +16,7 @@ def check_widths(widths):
 def conv_stem(x, width, policy):
     """3x3 convolution, BN, ReLU at full resolution (small images keep every pixel)."""
     x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False, dtype=policy, name="stem_conv")(x)
-    x = keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, dtype=policy, name="stem_bn")(x)
+    x = batch_norm("stem_bn", policy)(x)
     return keras.layers.ReLU(dtype=policy, name="stem_relu")(x)
 
 
@@ -35,10 +30,10 @@ def residual_block(x, filters, stride, name, policy):
     `(output, the block's output layer)`."""
     shortcut = x
     x = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, dtype=policy, name=f"{name}_conv1")(x)
-    x = keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, dtype=policy, name=f"{name}_bn1")(x)
+    x = batch_norm(f"{name}_bn1", policy)(x)
     x = keras.layers.ReLU(dtype=policy, name=f"{name}_relu1")(x)
     x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, dtype=policy, name=f"{name}_conv2")(x)
-    x = keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, dtype=policy, name=f"{name}_bn2")(x)
+    x = batch_norm(f"{name}_bn2", policy)(x)
     if stride != 1:
         # Subsample, then a stride-1 1x1 projection: the same as a strided 1x1 convolution, but it
         # avoids oneDNN's strided 1x1 backward-weights kernel, which hangs or returns wrong
@@ -47,7 +42,7 @@ def residual_block(x, filters, stride, name, policy):
         shortcut = keras.layers.MaxPooling2D(pool_size=1, strides=stride, dtype=policy, name=f"{name}_subsample")(shortcut)
     if stride != 1 or shortcut.shape[-1] != filters:
         shortcut = keras.layers.Conv2D(filters, 1, use_bias=False, dtype=policy, name=f"{name}_proj")(shortcut)
-        shortcut = keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, dtype=policy, name=f"{name}_proj_bn")(shortcut)
+        shortcut = batch_norm(f"{name}_proj_bn", policy)(shortcut)
     x = keras.layers.Add(dtype=policy, name=f"{name}_add")([x, shortcut])
     out = keras.layers.ReLU(dtype=policy, name=f"{name}_out")
     return out(x), out
