@@ -70,8 +70,9 @@ def main():
     table = format_table(args, rows)
     print(table)
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out + ".md", "w") as file:
-        file.write(table + "\n")
+    from keras_vit.files import write_text
+
+    write_text(args.out + ".md", table + "\n")
     plot(args, rows, args.out + ".png")
     print(f"wrote {args.out}.md and {args.out}.png")
 
@@ -188,7 +189,10 @@ def plot(args, rows, path):
     figure.suptitle(f"ViT (patch {args.patch_size}) and Swin (patch {args.swin_patch_size}, window {args.window_size}), "
                     f"dim {args.dim}, depth {args.depth}: cost vs image size")
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    from keras_vit.files import atomic_path
+
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=110)
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ def _fsync(path):
 def write_text(path, text):
     """Write `text` to `path` atomically."""
     with atomic_path(path) as temporary:
-        temporary.write_text(text)
+        temporary.write_text(text, encoding="utf-8")
 
 
 def write_json(path, value):

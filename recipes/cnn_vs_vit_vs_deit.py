@@ -3,9 +3,10 @@
     python recipes/cnn_vs_vit_vs_deit.py [--data fashion_mnist_idx --data-dir DIR] [--epochs N] [--out DIR]
         [--augment none|flip|light|deit] [--cnn-widths 16,32,64] [--vit vit_nano_patch4_28]
         [--swin swin_tiny_patch2_window7_28] [--hybrid vit_tiny_r8_s4_32] [--only cnn,vit,deit,swin,hybrid]
+        [--distillation hard|soft] [--distillation-alpha A] [--distillation-temperature T]
 
 Trains (a) a small ResNet (`build_resnet` with `--cnn-widths`), (b) a plain ViT, (c) a DeiT
-student of the same size distilled from (a) (hard distillation, alpha 0.5), (d) a Swin Transformer and (e) a
+student of the same size distilled from (a) (hard distillation, alpha 0.5, by default), (d) a Swin Transformer and (e) a
 hybrid ViT (a ResNetV2 computes its tokens; built at the data's image size and channels), each through `keras_vit.training.train` with the same
 `TrainConfig` apart from the model; then prints and saves (`comparison.md`, `comparison.json`)
 test accuracy, parameters, training time, training images/s and batch-1 inference latency.
@@ -14,7 +15,6 @@ The default data is the embedded Fashion-MNIST subset; `--data fashion_mnist_idx
 """
 
 import argparse
-import json
 import os
 import time
 
@@ -22,6 +22,7 @@ import keras
 import numpy as np
 
 from keras_vit import load_model
+from keras_vit.files import write_json, write_text
 from keras_vit.training import TrainConfig, train
 
 
@@ -55,6 +56,9 @@ def main(argv=None):
     parser.add_argument("--swin", default="swin_tiny_patch2_window7_28", help="Swin Transformer config")
     parser.add_argument("--hybrid", default="vit_tiny_r8_s4_32", help="hybrid ViT config (built at the data's size)")
     parser.add_argument("--only", default="cnn,vit,deit,swin,hybrid", help="the runs to make (deit needs cnn)")
+    parser.add_argument("--distillation", default="hard", help="the DeiT's distillation loss: hard or soft")
+    parser.add_argument("--distillation-alpha", type=float, default=0.5, help="weight of the distillation loss")
+    parser.add_argument("--distillation-temperature", type=float, default=1.0, help="temperature of soft distillation")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--augment", default="flip", help="AugmentConfig preset: none, flip, light, deit")
@@ -68,13 +72,22 @@ def main(argv=None):
         label_smoothing=0.1, tensorboard=False, verbose=2,
     )  # fmt: skip
     teacher_dir = os.path.join(args.out, "cnn")
+    distillation = dict(
+        distillation=args.distillation,
+        distillation_alpha=args.distillation_alpha,
+        distillation_temperature=args.distillation_temperature,
+    )
+    # Other distillation settings train into a folder of their own, beside the default's, with the same teacher.
+    deit_dir = "deit" if distillation == dict(distillation="hard", distillation_alpha=0.5, distillation_temperature=1.0) else (
+        f"deit_{args.distillation}_alpha{args.distillation_alpha:g}_t{args.distillation_temperature:g}")
     runs = {
         "cnn": ("CNN (ResNet)", base.replace(model="resnet", model_overrides=dict(widths=widths), output_dir=teacher_dir)),
         "vit": (f"ViT ({args.vit})", base.replace(model=args.vit, output_dir=os.path.join(args.out, "vit"))),
-        "deit": (f"DeiT ({distilled_name(args.vit)}, CNN teacher)", base.replace(
+        "deit": (f"DeiT ({distilled_name(args.vit)}, CNN teacher, {args.distillation})", base.replace(
             model=distilled_name(args.vit),
             teacher=os.path.join(teacher_dir, "model.keras"),
-            output_dir=os.path.join(args.out, "deit"),
+            output_dir=os.path.join(args.out, deit_dir),
+            **distillation,
         )),
         "swin": (f"Swin ({args.swin})", base.replace(model=args.swin, output_dir=os.path.join(args.out, "swin"))),
         "hybrid": (f"Hybrid ViT ({args.hybrid})", base.replace(model=args.hybrid, output_dir=os.path.join(args.out, "hybrid"))),
@@ -107,10 +120,8 @@ def main(argv=None):
     ]
     table = "\n".join(lines)
     print(table)
-    with open(os.path.join(args.out, "comparison.md"), "w") as f:
-        f.write(table + "\n")
-    with open(os.path.join(args.out, "comparison.json"), "w") as f:
-        json.dump({"settings": vars(args), "rows": rows}, f, indent=1)
+    write_text(os.path.join(args.out, "comparison.md"), table + "\n")
+    write_json(os.path.join(args.out, "comparison.json"), {"settings": vars(args), "rows": rows})
     return rows
 
 

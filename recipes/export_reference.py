@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 import keras_vit  # noqa: E402
 from keras_vit.data import fashion_mnist_split  # noqa: E402
 from keras_vit.export import load_artifact  # noqa: E402
+from keras_vit.files import write_text  # noqa: E402
 
 NAME = "vit_fashion_mnist"
 SLICE = 500  # test images the saved_models test re-checks
@@ -55,7 +56,7 @@ def write_readme(out, entries, command, trained_by):
         f"| {figure(e['top1_agreement'], '.2%')} | {figure(e['latency_ms'], '.2f')} |"
         for e in entries
     )
-    (out / "README.md").write_text(
+    write_text(out / "README.md",
         f"""# Reference exports
 
 A ViT trained on Fashion-MNIST ({trained_by}), exported to each format and checked against the Keras model.
@@ -126,7 +127,7 @@ def main():
     for entry in entries:
         print(f"{entry['file']}: test accuracy {entry['test_accuracy']:.2%}")
     manifest = dict(slice=SLICE, input="raw_pixels", artifacts=entries)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     command = "PYTHONPATH=$PWD python " + shlex.join([sys.argv[0], *sys.argv[1:]])
     write_readme(out, entries, command, args.trained_by)
 

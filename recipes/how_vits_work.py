@@ -28,6 +28,7 @@ import numpy as np
 
 from keras_vit import load_model
 from keras_vit.data import load_source
+from keras_vit.files import write_json, write_text
 from keras_vit.inspect.curvature_report import write_curvature_report
 from keras_vit.training import TrainConfig, train
 
@@ -148,10 +149,10 @@ def main(argv=None):
                 f"{total_seconds / 60:.1f} min in all")  # fmt: skip
     table = markdown(rows, claims, settings)
     print(table)
-    (out / "how_vits_work.md").write_text(table + "\n")
-    (out / "how_vits_work.json").write_text(json.dumps(
-        {"settings": vars(args), "backend": keras.backend.backend(), "train_seconds": round(train_seconds, 1),
-         "total_seconds": round(total_seconds, 1), "rows": rows, "claims": claims}, indent=1))  # fmt: skip
+    write_text(out / "how_vits_work.md", table + "\n")
+    write_json(out / "how_vits_work.json", {
+        "settings": vars(args), "backend": keras.backend.backend(), "train_seconds": round(train_seconds, 1),
+        "total_seconds": round(total_seconds, 1), "rows": rows, "claims": claims})  # fmt: skip
     return rows, claims
 
 

@@ -1,12 +1,12 @@
 """`evaluate`: top-1 / top-5 accuracy, per-class accuracy, loss and the confusion matrix of a model object or
 any artifact on a data source, with the confusion matrix written as JSON and PNG."""
 
-import json
 import pathlib
 
 import numpy as np
 
 from keras_vit.checks import check_choice, check_positive_int
+from keras_vit.files import atomic_path, write_json
 from keras_vit.inference.images import match_channels
 from keras_vit.inference.predict import softmax
 from keras_vit.inference.runner import open_runner
@@ -81,7 +81,7 @@ def write_evaluation(result, out_dir):
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "evaluation.json"
-    json_path.write_text(json.dumps(result, indent=1))
+    write_json(json_path, result)
     matrix = np.asarray(result["confusion_matrix"])
     names = result["class_names"]
     size = max(4.0, 0.5 * len(names) + 2)
@@ -99,6 +99,7 @@ def write_evaluation(result, out_dir):
     axes.set_title(f"top-1 {result['top1_accuracy']:.2%} on {result['num_images']} images ({result['split']})")
     figure.tight_layout()
     png_path = out_dir / "confusion_matrix.png"
-    figure.savefig(png_path, dpi=100)
+    with atomic_path(png_path) as temporary:
+        figure.savefig(temporary, dpi=100)
     plt.close(figure)
     return [json_path, png_path]

@@ -1,11 +1,11 @@
 """The Hessian and loss-landscape analyses of one or more models on the same data, as figures and numbers."""
 
-import json
 import pathlib
 
 import numpy as np
 
 from keras_vit.checks import check_positive_int
+from keras_vit.files import write_json
 from keras_vit.inspect.curvature import batch_spectrum, hutchinson, lanczos_density
 from keras_vit.inspect.hessian import HessianOperator
 from keras_vit.inspect.landscape import landscape_of
@@ -81,7 +81,7 @@ def write_curvature_report(models, images, labels, out_dir, *, hessian=True, lan
     np.savez(out_dir / "curvature.npz", **arrays)
     summary = {name: {key: json_ready(value) for key, value in _flat(analysis) if key != "landscape/directions"}
                for name, analysis in analyses.items()}  # fmt: skip
-    (out_dir / "curvature.json").write_text(json.dumps({"num_images": len(images), "models": summary}, indent=1))
+    write_json(out_dir / "curvature.json", {"num_images": len(images), "models": summary})
     return paths + [out_dir / "curvature.npz", out_dir / "curvature.json"]
 
 

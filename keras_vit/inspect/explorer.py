@@ -12,6 +12,7 @@ import pathlib
 
 import numpy as np
 
+from keras_vit.files import write_text
 from keras_vit.inspect.attention import attention_model, run_in_batches
 from keras_vit.inspect.model_parts import check_images
 from keras_vit.inspect.rollout import rollout_steps
@@ -89,5 +90,5 @@ def write_explorer(model, images, path, *, labels=None, figures=(), batch_size=3
     page = TEMPLATE.read_text().replace("__TITLE__", title).replace("__DATA__", text)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
+    write_text(path, page)
     return path

@@ -6,6 +6,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
+from keras_vit.files import atomic_path
 from keras_vit.inspect.distance import patch_distances
 
 HEAT = "inferno"
@@ -34,7 +35,8 @@ def _overlay(axis, image, grid_map, vmax=None):
 
 
 def _save(figure, path):
-    figure.savefig(path, dpi=90, bbox_inches="tight")
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=90, bbox_inches="tight")
     return path
 
 

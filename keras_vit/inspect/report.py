@@ -1,10 +1,10 @@
 """Every analysis on one model, written as PNG figures and the numbers behind them."""
 
-import json
 import pathlib
 
 import numpy as np
 
+from keras_vit.files import write_json
 from keras_vit.inspect.attention import attention_weights, run_in_batches
 from keras_vit.inspect.distance import attention_distance
 from keras_vit.inspect.frequency import frequency_analysis
@@ -95,7 +95,7 @@ def write_report(model, images, out_dir, *, layer=-1, compare=None, batch_size=3
         "mean_attention_distance_px": json_ready(distances),
         "frequency": {name: {key: json_ready(value) for key, value in analysis.items()} for name, analysis in frequency.items()},
     }
-    (out_dir / "numbers.json").write_text(json.dumps(summary, indent=1))
+    write_json(out_dir / "numbers.json", summary)
     return paths + [out_dir / "numbers.npz", out_dir / "numbers.json"]
 
 

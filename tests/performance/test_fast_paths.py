@@ -17,7 +17,9 @@ def test_gelu_is_the_exact_erf_formula():
     np.testing.assert_allclose(ops.convert_to_numpy(gelu(ops.convert_to_tensor(x))), expected, rtol=0, atol=2e-6)
 
 
-@pytest.mark.parametrize("options", [{}, dict(qk_norm=True, init_values=0.1)], ids=["plain", "qknorm_layerscale"])
+@pytest.mark.parametrize(
+    "options", [{}, dict(qk_norm=True, init_values=0.1, qkv_bias=False)], ids=["plain", "qknorm_layerscale_nobias"]
+)
 def test_query_tokens_computes_the_first_tokens_of_the_full_block(options):
     tokens = np.random.default_rng(0).normal(size=(2, 9, 16)).astype("float32")
     block = keras_vit.TransformerBlock(num_heads=2, mlp_dim=32, **options)
