@@ -3,7 +3,7 @@
     python recipes/cnn_vs_vit_vs_deit.py [--data fashion_mnist_idx --data-dir DIR] [--epochs N] [--out DIR]
         [--augment none|flip|light|deit] [--cnn-widths 16,32,64] [--vit vit_nano_patch4_28]
         [--swin swin_tiny_patch2_window7_28] [--hybrid vit_tiny_r8_s4_32] [--only cnn,vit,deit,swin,hybrid]
-        [--distillation hard|soft] [--distillation-alpha A] [--distillation-temperature T]
+        [--distillation hard|soft] [--distillation-alpha A] [--distillation-temperature T] [--teacher-epochs N]
 
 Trains (a) a small ResNet (`build_resnet` with `--cnn-widths`), (b) a plain ViT, (c) a DeiT
 student of the same size distilled from (a) (hard distillation, alpha 0.5, by default), (d) a Swin Transformer and (e) a
@@ -60,6 +60,7 @@ def main(argv=None):
     parser.add_argument("--distillation-alpha", type=float, default=0.5, help="weight of the distillation loss")
     parser.add_argument("--distillation-temperature", type=float, default=1.0, help="temperature of soft distillation")
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--teacher-epochs", type=int, help="epochs of the CNN (the DeiT's teacher); default: --epochs")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--augment", default="flip", help="AugmentConfig preset: none, flip, light, deit")
     parser.add_argument("--out", default=os.path.join("runs", "cnn_vs_vit_vs_deit"))
@@ -71,19 +72,25 @@ def main(argv=None):
         batch_size=args.batch_size, augment=args.augment, base_learning_rate=8e-3, warmup_epochs=1,
         label_smoothing=0.1, tensorboard=False, verbose=2,
     )  # fmt: skip
-    teacher_dir = os.path.join(args.out, "cnn")
+    teacher_epochs = args.epochs if args.teacher_epochs is None else args.teacher_epochs
     distillation = dict(
         distillation=args.distillation,
         distillation_alpha=args.distillation_alpha,
         distillation_temperature=args.distillation_temperature,
     )
-    # Other distillation settings train into a folder of their own, beside the default's, with the same teacher.
-    deit_dir = "deit" if distillation == dict(distillation="hard", distillation_alpha=0.5, distillation_temperature=1.0) else (
-        f"deit_{args.distillation}_alpha{args.distillation_alpha:g}_t{args.distillation_temperature:g}")
+    # Other teacher and distillation settings train into folders of their own, beside the defaults'.
+    teacher_dir = os.path.join(args.out, "cnn" if teacher_epochs == args.epochs else f"cnn_{teacher_epochs}epochs")
+    deit_dir = "_".join(["deit", *(
+        [] if distillation == dict(distillation="hard", distillation_alpha=0.5, distillation_temperature=1.0)
+        else [f"{args.distillation}_alpha{args.distillation_alpha:g}_t{args.distillation_temperature:g}"]
+    ), *([] if teacher_epochs == args.epochs else [f"teacher{teacher_epochs}epochs"])])
+    teacher_label = "CNN teacher" if teacher_epochs == args.epochs else f"CNN teacher of {teacher_epochs} epochs"
     runs = {
-        "cnn": ("CNN (ResNet)", base.replace(model="resnet", model_overrides=dict(widths=widths), output_dir=teacher_dir)),
+        "cnn": ("CNN (ResNet)", base.replace(
+            model="resnet", model_overrides=dict(widths=widths), epochs=teacher_epochs, output_dir=teacher_dir
+        )),
         "vit": (f"ViT ({args.vit})", base.replace(model=args.vit, output_dir=os.path.join(args.out, "vit"))),
-        "deit": (f"DeiT ({distilled_name(args.vit)}, CNN teacher, {args.distillation})", base.replace(
+        "deit": (f"DeiT ({distilled_name(args.vit)}, {teacher_label}, {args.distillation})", base.replace(
             model=distilled_name(args.vit),
             teacher=os.path.join(teacher_dir, "model.keras"),
             output_dir=os.path.join(args.out, deit_dir),

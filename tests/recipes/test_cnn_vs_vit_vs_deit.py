@@ -46,16 +46,21 @@ def test_comparison_trains_five_models_and_writes_the_table(few_fashion_mnist, t
 
     # Soft distillation from the same (finished, so not retrained) teacher, into a folder of its own.
     teacher_mtime = (tmp_path / "cnn" / "model.keras").stat().st_mtime_ns
-    soft = comparison.main(
-        ["--data", "fashion_mnist_idx", "--data-dir", str(few_fashion_mnist), "--epochs", "1", "--batch-size", "32",
-         "--out", str(tmp_path), "--only", "cnn,deit", "--distillation", "soft", "--distillation-temperature", "2"]
-    )  # fmt: skip
+    options = ["--data", "fashion_mnist_idx", "--data-dir", str(few_fashion_mnist), "--epochs", "1",
+               "--batch-size", "32", "--out", str(tmp_path), "--only", "cnn,deit"]  # fmt: skip
+    soft = comparison.main([*options, "--distillation", "soft", "--distillation-temperature", "2"])
     assert [row["model"].split(" ")[0] for row in soft] == ["CNN", "DeiT"]
     assert soft[0]["train_seconds"] == rows[0]["train_seconds"]  # the recorded run
     assert "soft" in soft[1]["model"]
     assert (tmp_path / "cnn" / "model.keras").stat().st_mtime_ns == teacher_mtime
     config = json.loads((tmp_path / "deit_soft_alpha0.5_t2" / "config.json").read_text())
     assert (config["distillation"], config["distillation_temperature"]) == ("soft", 2.0)
+
+    # A teacher trained longer than the students, in a folder of its own.
+    comparison.main([*options, "--teacher-epochs", "2"])
+    assert len((tmp_path / "cnn_2epochs" / "history.csv").read_text().splitlines()) == 1 + 2
+    config = json.loads((tmp_path / "deit_teacher2epochs" / "config.json").read_text())
+    assert config["teacher"] == str(tmp_path / "cnn_2epochs" / "model.keras") and config["epochs"] == 1
 
 
 def test_only_runs_the_named_models_and_refuses_a_deit_without_its_teacher(tmp_path):
