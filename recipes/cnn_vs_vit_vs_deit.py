@@ -56,9 +56,16 @@ def main(argv=None):
     parser.add_argument("--swin", default="swin_tiny_patch2_window7_28", help="Swin Transformer config")
     parser.add_argument("--hybrid", default="vit_tiny_r8_s4_32", help="hybrid ViT config (built at the data's size)")
     parser.add_argument("--only", default="cnn,vit,deit,swin,hybrid", help="the runs to make (deit needs cnn)")
-    parser.add_argument("--distillation", default="hard", help="the DeiT's distillation loss: hard or soft")
-    parser.add_argument("--distillation-alpha", type=float, default=0.5, help="weight of the distillation loss")
-    parser.add_argument("--distillation-temperature", type=float, default=1.0, help="temperature of soft distillation")
+    parser.add_argument(
+        "--distillation", default=TrainConfig.distillation, help="the DeiT's distillation loss: hard or soft"
+    )
+    parser.add_argument(
+        "--distillation-alpha", type=float, default=TrainConfig.distillation_alpha, help="weight of the distillation loss"
+    )
+    parser.add_argument(
+        "--distillation-temperature", type=float, default=TrainConfig.distillation_temperature,
+        help="temperature of soft distillation",
+    )  # fmt: skip
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--teacher-epochs", type=int, help="epochs of the CNN (the DeiT's teacher); default: --epochs")
     parser.add_argument("--batch-size", type=int, default=128)
@@ -73,18 +80,15 @@ def main(argv=None):
         label_smoothing=0.1, tensorboard=False, verbose=2,
     )  # fmt: skip
     teacher_epochs = args.epochs if args.teacher_epochs is None else args.teacher_epochs
-    distillation = dict(
-        distillation=args.distillation,
-        distillation_alpha=args.distillation_alpha,
-        distillation_temperature=args.distillation_temperature,
-    )
+    distillation = {name: getattr(args, name) for name in ("distillation", "distillation_alpha", "distillation_temperature")}
     # Other teacher and distillation settings train into folders of their own, beside the defaults'.
-    teacher_dir = os.path.join(args.out, "cnn" if teacher_epochs == args.epochs else f"cnn_{teacher_epochs}epochs")
-    deit_dir = "_".join(["deit", *(
-        [] if distillation == dict(distillation="hard", distillation_alpha=0.5, distillation_temperature=1.0)
-        else [f"{args.distillation}_alpha{args.distillation_alpha:g}_t{args.distillation_temperature:g}"]
-    ), *([] if teacher_epochs == args.epochs else [f"teacher{teacher_epochs}epochs"])])
-    teacher_label = "CNN teacher" if teacher_epochs == args.epochs else f"CNN teacher of {teacher_epochs} epochs"
+    teacher_dir, deit_dir, teacher_label = os.path.join(args.out, "cnn"), "deit", "CNN teacher"
+    if any(value != parser.get_default(name) for name, value in distillation.items()):
+        deit_dir += f"_{args.distillation}_alpha{args.distillation_alpha:g}_t{args.distillation_temperature:g}"
+    if teacher_epochs != args.epochs:
+        teacher_dir += f"_{teacher_epochs}epochs"
+        deit_dir += f"_teacher{teacher_epochs}epochs"
+        teacher_label += f" of {teacher_epochs} epochs"
     runs = {
         "cnn": ("CNN (ResNet)", base.replace(
             model="resnet", model_overrides=dict(widths=widths), epochs=teacher_epochs, output_dir=teacher_dir
