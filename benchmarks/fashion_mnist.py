@@ -13,35 +13,15 @@ in `keras-vit train`. Results are written to runs/benchmark_fashion_mnist/.
 """
 
 import argparse
-import os
 import pathlib
 import sys
 import tempfile
 import time
 
-import keras
-
 REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
 
-
-class EpochTimer(keras.callbacks.Callback):
-    """Prints each epoch's validation accuracy (on the split held out of the training data), time and images/s."""
-
-    def __init__(self, batch_size):
-        super().__init__()
-        self.batch_size = batch_size
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        seconds = time.perf_counter() - self.start
-        print(
-            f"epoch {epoch + 1}: validation_accuracy {logs['val_accuracy']:.4f}  "
-            f"train_accuracy {logs['accuracy']:.4f}  "
-            f"{seconds:.0f} s  {self.params['steps'] * self.batch_size / seconds:.0f} images/s (incl. validation pass)",
-            flush=True,
-        )
+from timing import epoch_timer, print_run_summary  # noqa: E402
 
 
 def main(argv=None):
@@ -70,17 +50,9 @@ def main(argv=None):
             data_dir = write_fashion_mnist_subset(data_dir, folder, num_train=args.train_subset)
         config = recipe.replace(data_dir=data_dir, **changes)
         start = time.perf_counter()
-        result = train(config, callbacks=[EpochTimer(config.batch_size)])
+        result = train(config, callbacks=[epoch_timer(config.batch_size)])
         total = time.perf_counter() - start
-
-    print(f"backend: {keras.backend.backend()}, model: {config.model} {dict(config.model_overrides)}, "
-          f"{config.epochs} epochs, global batch {result.global_batch_size}, cores: {os.cpu_count()}")
-    print(f"training: {result.fit_seconds:.0f} s, {result.images_per_second:.0f} images/s "
-          "(incl. per-epoch validation passes)")
-    print(f"wall time: {total:.0f} s ({total / 60:.1f} min, incl. data loading and compilation)")
-    print(f"validation_accuracy: {result.validation_accuracy:.4f} (best {result.best_validation_accuracy:.4f} at epoch "
-          f"{result.best_epoch + 1})")
-    print(f"test_accuracy: {result.test_accuracy:.4f}")
+    print_run_summary(config, result, total)
 
 
 if __name__ == "__main__":

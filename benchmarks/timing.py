@@ -133,3 +133,38 @@ def matmul_flops_per_second(size=2048, repeats=3, dtype="float32", chain=1, cloc
     products()  # warm-up
     best = min(timed() for _ in range(repeats))
     return chain * 2 * size**3 / best
+
+
+def epoch_timer(batch_size):
+    """A Keras callback printing each epoch's validation accuracy (on the split held out of the training
+    data), train accuracy, wall time and training images/s (the validation pass included)."""
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            seconds = time.perf_counter() - self.start
+            print(
+                f"epoch {epoch + 1}: validation_accuracy {logs['val_accuracy']:.4f}  "
+                f"train_accuracy {logs['accuracy']:.4f}  "
+                f"{seconds:.0f} s  {self.params['steps'] * batch_size / seconds:.0f} images/s (incl. validation pass)",
+                flush=True,
+            )
+
+    return EpochTimer()
+
+
+def print_run_summary(config, result, total_seconds):
+    """The last lines of a recipe benchmark: setting, speed, wall time, validation and test accuracy."""
+    import keras
+
+    print(f"backend: {keras.backend.backend()}, model: {config.model} {dict(config.model_overrides)}, "
+          f"{config.epochs} epochs, global batch {result.global_batch_size}, cores: {os.cpu_count()}")
+    print(f"training: {result.fit_seconds:.0f} s, {result.images_per_second:.0f} images/s "
+          "(incl. per-epoch validation passes)")
+    print(f"wall time: {total_seconds:.0f} s ({total_seconds / 60:.1f} min, incl. data loading and compilation)")
+    print(f"validation_accuracy: {result.validation_accuracy:.4f} (best {result.best_validation_accuracy:.4f} at epoch "
+          f"{result.best_epoch + 1})")
+    print(f"test_accuracy: {result.test_accuracy:.4f}")

@@ -3,8 +3,8 @@
     python recipes/cifar10_vit.py --data-dir DIR [any `keras-vit train` option]
 
 DIR is an image folder with `train/<class>/*.jpg` and `test/<class>/*.jpg`, such as the unpacked
-`cifar10-jpg.tar.gz` (`tar xzf cifar10-jpg.tar.gz -C /tmp` gives DIR=/tmp/cifar10-jpg). With the
-TensorFlow Datasets copy instead: `--data tfds:cifar10 [--data-dir TFDS_DIR]`.
+`cifar10-jpg.tar.gz` (`mkdir DIR && tar xzf cifar10-jpg.tar.gz -C DIR`: the archive holds `train/` and
+`test/` at its top). With the TensorFlow Datasets copy instead: `--data tfds:cifar10 [--data-dir TFDS_DIR]`.
 """
 
 import sys

@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import tarfile
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -87,3 +88,34 @@ def shared_data_dir():
 @pytest.fixture(scope="session")
 def data_dir():
     return shared_data_dir()
+
+
+CIFAR_CLASSES = ("airplane", "automobile", "bird")
+CIFAR_PER_CLASS = 10  # the first 7 of each class go to train/, the next 3 to test/
+CIFAR_TRAIN_PER_CLASS = 7
+
+
+@pytest.fixture(scope="session")
+def cifar_folder(data_dir, tmp_path_factory):
+    """`root/train/<class>/*.jpg` (7 per class) and `root/test/<class>/*.jpg` (3 per class) for 3 CIFAR-10 classes.
+
+    Reads the archive only up to the last member needed (the training files come first, by class).
+    """
+    root = tmp_path_factory.mktemp("cifar10-subset")
+    taken = {name: 0 for name in CIFAR_CLASSES}
+    with tarfile.open(data_dir / "cifar10-jpg.tar.gz") as archive:
+        for member in archive:
+            parts = pathlib.PurePosixPath(member.name).parts[-3:]  # train/<class>/NNNN.jpg
+            if len(parts) != 3 or parts[0] != "train" or parts[1] not in taken or not member.isfile():
+                continue
+            name = parts[1]
+            if taken[name] < CIFAR_PER_CLASS:
+                split = "train" if taken[name] < CIFAR_TRAIN_PER_CLASS else "test"
+                target = root / split / name / parts[2]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.extractfile(member).read())
+                taken[name] += 1
+            if all(count == CIFAR_PER_CLASS for count in taken.values()):
+                break
+    assert all(count == CIFAR_PER_CLASS for count in taken.values()), taken
+    return root

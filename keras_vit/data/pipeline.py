@@ -117,6 +117,15 @@ def _tfds_sources(name, data_dir, validation_split, seed):
     return train, validation, test, info
 
 
+def _in_random_order(indices, seed):
+    """`indices` permuted with `seed`. An image folder lists its files class by class; a shuffle buffer
+    smaller than the training set (10,000 by default, against 45,000 CIFAR-10 images) would then serve
+    batches of one or two classes, and the model would learn the order instead of the images. So training
+    files are read in a seeded random order, as tfds reads its shuffled files, and the buffer reshuffles
+    that order each epoch."""
+    return np.random.default_rng(seed).permutation(indices)
+
+
 def _folder_sources(root, size, validation_split, test_split, seed):
     """A flat folder (`root/<class>/`) split into test, validation and train here; or `root/train/`,
     `root/test/` and, used when `validation_split` > 0, `root/validation/` (else held out of train)."""
@@ -125,7 +134,7 @@ def _folder_sources(root, size, validation_split, test_split, seed):
         folder = scan_image_folder(root, size)
         rest, test = split_indices(len(folder.files), test_split, TEST_SPLIT_SEED)
         kept, held = split_indices(len(rest), validation_split, seed)
-        train, validation = rest[kept], (rest[held] if len(held) else None)
+        train, validation = _in_random_order(rest[kept], seed), (rest[held] if len(held) else None)
         datasets = [None if indices is None else folder.dataset(indices) for indices in (train, validation, test)]
         counts = [0 if indices is None else len(indices) for indices in (train, validation, test)]
         return (*datasets, _info(folder.class_names, folder.image_shape, *counts))
@@ -140,11 +149,11 @@ def _folder_sources(root, size, validation_split, test_split, seed):
         validation = scan_image_folder(root / "validation", size, **like_train)
         counts = (len(train.files), len(validation.files), len(test.files))
         info = _info(train.class_names, train.image_shape, *counts)
-        return train.dataset(), validation.dataset(), test.dataset(), info
+        return train.dataset(_in_random_order(len(train.files), seed)), validation.dataset(), test.dataset(), info
     kept, held = split_indices(len(train.files), validation_split, seed)
     validation = train.dataset(held) if len(held) else None
     info = _info(train.class_names, train.image_shape, len(kept), len(held), len(test.files))
-    return train.dataset(kept), validation, test.dataset(), info
+    return train.dataset(_in_random_order(kept, seed)), validation, test.dataset(), info
 
 
 def _load(source, data_dir, size, validation_split, test_split, seed):

@@ -82,6 +82,29 @@ def test_folder_source(cifar_folder):
     assert images.shape == (8, 32, 32, 3) and list(np.asarray(labels)) == [0, 0, 0, 1, 1, 1, 2, 2]
 
 
+@pytest.mark.parametrize("layout", ["train_test", "with_validation_folder", "flat"])
+def test_folder_training_files_are_read_in_a_seeded_random_order(cifar_folder, tmp_path, layout):
+    # Files are listed class by class; read in that order through a small shuffle buffer, batches would
+    # hold one class at a time. With a buffer of 1 (no shuffling by tf.data), the order must already be mixed.
+    root = cifar_folder
+    if layout == "with_validation_folder":
+        root = shutil.copytree(cifar_folder, tmp_path / "copy")
+        shutil.copytree(root / "test", root / "validation")
+    elif layout == "flat":
+        root = tmp_path / "flat"
+        for folder in (cifar_folder / "train").iterdir():
+            shutil.copytree(folder, root / folder.name)
+
+    def labels(seed):
+        train, *_ = get_datasets("folder", data_dir=root, batch_size=1, shuffle_buffer=1, test_split=0.2, seed=seed)
+        return [int(y[0]) for _, y in train.take(100)]
+
+    first = labels(seed=0)
+    assert first == labels(seed=0) and first != labels(seed=1)
+    assert first != sorted(first) and len(set(first[: len(first) // 3])) > 1
+    assert sorted(set(first)) == [0, 1, 2]
+
+
 def test_folder_test_classes_must_match_train(cifar_folder, tmp_path):
     root = shutil.copytree(cifar_folder, tmp_path / "copy")
     shutil.rmtree(root / "test" / "bird")
