@@ -23,21 +23,17 @@ import argparse
 import pathlib
 import statistics
 import sys
-import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from timing import epoch_timer, matmul_flops_per_second, print_run_summary  # noqa: E402
+from timing import add_recipe_arguments, matmul_flops_per_second, recipe_changes, seconds, train_and_report  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", help="image folder with train/<class>/ and test/<class>/ (required to train)")
-    parser.add_argument("--epochs", type=int, help="default: the recipe's")
-    parser.add_argument("--augment", help="an AugmentConfig preset (default: the recipe's)")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="a model override, as in keras-vit train")
-    parser.add_argument("--output-dir", default="runs/benchmark_cifar10_cpu")
+    add_recipe_arguments(parser, output_dir="runs/benchmark_cifar10_cpu")
     parser.add_argument("--step-speed", nargs="*", metavar="FIELD=VALUE,...", help="time training steps of the "
                         "recipe's model and of these variants instead of training")
     parser.add_argument("--rounds", type=int, default=5, help="--step-speed: rounds of 4 steps per model")
@@ -47,23 +43,12 @@ def main(argv=None):
     if not args.data_dir:
         parser.error("--data-dir is required (the unpacked cifar10-jpg.tar.gz), unless --step-speed is given")
 
-    from keras_vit.training import train
-    from keras_vit.training.cli import load_recipe, set_overrides
+    from keras_vit.training.cli import load_recipe
 
     recipe = load_recipe(str(REPO / "recipes" / "cifar10_vit_cpu.py"))
-    changes = dict(data_dir=args.data_dir, output_dir=args.output_dir, verbose=0,
-                   model_overrides=set_overrides(recipe.model_overrides, args.set))
-    if args.epochs:
-        changes["epochs"] = args.epochs
-    if args.augment:
-        changes["augment"] = args.augment
-    config = recipe.replace(**changes)
+    config = recipe.replace(data_dir=args.data_dir, **recipe_changes(recipe, args))
     print(f"float32 matmul (2048^3, best of 3) before: {matmul_flops_per_second() / 1e9:.0f} GFLOP/s", flush=True)
-    start = time.perf_counter()
-    result = train(config, callbacks=[epoch_timer(config.batch_size)])
-    total = time.perf_counter() - start
-    print(f"float32 matmul after: {matmul_flops_per_second() / 1e9:.0f} GFLOP/s")
-    print_run_summary(config, result, total)
+    train_and_report(config, after_training=lambda: print(f"float32 matmul after: {matmul_flops_per_second() / 1e9:.0f} GFLOP/s"))
 
 
 def step_speed(variants, rounds, batch_size=128):
@@ -86,16 +71,13 @@ def step_speed(variants, rounds, batch_size=128):
         for _ in range(2):  # compile and warm up
             model.train_on_batch(images, labels)
         models[variant] = model
-    seconds = {variant: [] for variant in models}
+    step_seconds = {variant: [] for variant in models}
     for _ in range(rounds):
         for variant, model in models.items():
-            start = time.perf_counter()
-            for _ in range(4):
-                model.train_on_batch(images, labels)
-            seconds[variant].append((time.perf_counter() - start) / 4)
+            step_seconds[variant].append(seconds(lambda: [model.train_on_batch(images, labels) for _ in range(4)]) / 4)
     print(f"backend: {keras.backend.backend()}, batch {batch_size}, median of {rounds} rounds of 4 steps")
     for variant, model in models.items():
-        per_second = batch_size / statistics.median(seconds[variant])
+        per_second = batch_size / statistics.median(step_seconds[variant])
         gflop = keras_vit.flops(model, training=True) / 1e9
         print(f"{variant}: {per_second:.0f} images/s, {gflop:.3f} GFLOP per training image, "
               f"{model.count_params():,} parameters, {per_second * 3600 / 45_000:.1f} epochs of 45,000 an hour")

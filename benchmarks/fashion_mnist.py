@@ -16,43 +16,29 @@ import argparse
 import pathlib
 import sys
 import tempfile
-import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from timing import epoch_timer, print_run_summary  # noqa: E402
+from timing import add_recipe_arguments, recipe_changes, train_and_report  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, help="default: the recipe's")
     parser.add_argument("--train-subset", type=int, help="train on the first N training images only")
-    parser.add_argument("--augment", help="an AugmentConfig preset (default: the recipe's)")
     parser.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files (default: the recipe's)")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="a model override, as in keras-vit train")
-    parser.add_argument("--output-dir", default="runs/benchmark_fashion_mnist")
+    add_recipe_arguments(parser, output_dir="runs/benchmark_fashion_mnist")
     args = parser.parse_args(argv)
 
     from keras_vit.data import write_fashion_mnist_subset
-    from keras_vit.training import train
-    from keras_vit.training.cli import load_recipe, set_overrides
+    from keras_vit.training.cli import load_recipe
 
     recipe = load_recipe(str(REPO / "recipes" / "fashion_mnist_vit.py"))
-    changes = dict(output_dir=args.output_dir, verbose=0, model_overrides=set_overrides(recipe.model_overrides, args.set))
-    if args.epochs:
-        changes["epochs"] = args.epochs
-    if args.augment:
-        changes["augment"] = args.augment
     data_dir = args.data_dir or recipe.data_dir
     with tempfile.TemporaryDirectory() as folder:
         if args.train_subset:
             data_dir = write_fashion_mnist_subset(data_dir, folder, num_train=args.train_subset)
-        config = recipe.replace(data_dir=data_dir, **changes)
-        start = time.perf_counter()
-        result = train(config, callbacks=[epoch_timer(config.batch_size)])
-        total = time.perf_counter() - start
-    print_run_summary(config, result, total)
+        train_and_report(recipe.replace(data_dir=data_dir, **recipe_changes(recipe, args)))
 
 
 if __name__ == "__main__":

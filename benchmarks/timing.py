@@ -156,10 +156,39 @@ def epoch_timer(batch_size):
     return EpochTimer()
 
 
-def print_run_summary(config, result, total_seconds):
-    """The last lines of a recipe benchmark: setting, speed, wall time, validation and test accuracy."""
+def add_recipe_arguments(parser, output_dir):
+    """The flags of the recipe benchmarks that change the recipe: --epochs, --augment, --set, --output-dir."""
+    parser.add_argument("--epochs", type=int, help="default: the recipe's")
+    parser.add_argument("--augment", help="an AugmentConfig preset (default: the recipe's)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="a model override, as in keras-vit train")
+    parser.add_argument("--output-dir", default=output_dir)
+
+
+def recipe_changes(recipe, args):
+    """The `TrainConfig` fields that `add_recipe_arguments`' flags change in `recipe` (and quiet output)."""
+    from keras_vit.training.cli import set_overrides
+
+    changes = dict(output_dir=args.output_dir, verbose=0, model_overrides=set_overrides(recipe.model_overrides, args.set))
+    if args.epochs:
+        changes["epochs"] = args.epochs
+    if args.augment:
+        changes["augment"] = args.augment
+    return changes
+
+
+def train_and_report(config, after_training=None):
+    """Trains `config`, printing every epoch (`epoch_timer`), then calls `after_training` (if given), then
+    prints the run's setting, speed, wall time, validation accuracy and, last, its test accuracy (the line
+    scripts read); returns the `TrainResult`."""
     import keras
 
+    from keras_vit.training import train
+
+    start = time.perf_counter()
+    result = train(config, callbacks=[epoch_timer(config.batch_size)])
+    total_seconds = time.perf_counter() - start
+    if after_training is not None:
+        after_training()
     print(f"backend: {keras.backend.backend()}, model: {config.model} {dict(config.model_overrides)}, "
           f"{config.epochs} epochs, global batch {result.global_batch_size}, cores: {os.cpu_count()}")
     print(f"training: {result.fit_seconds:.0f} s, {result.images_per_second:.0f} images/s "
@@ -168,3 +197,4 @@ def print_run_summary(config, result, total_seconds):
     print(f"validation_accuracy: {result.validation_accuracy:.4f} (best {result.best_validation_accuracy:.4f} at epoch "
           f"{result.best_epoch + 1})")
     print(f"test_accuracy: {result.test_accuracy:.4f}")
+    return result
