@@ -5,7 +5,8 @@ Keras and, with it, TensorFlow, whose C++ start-up lines (oneDNN and CPU-feature
 cuda drivers", and on a machine without a GPU the "failed call to cuInit" error) are written to the
 process's stderr before any Python code could silence them, and TF_CPP_MIN_LOG_LEVEL no longer does.
 So the filter is installed first: file descriptor 2 goes through a pipe whose reader drops those lines
-and passes every other one on. Set KERAS_VIT_VERBOSE_STARTUP=1 to see them.
+and passes every other one on. Set KERAS_VIT_VERBOSE_STARTUP=1 to see them. The recipes call
+`filter_startup_noise()` first thing when run as scripts, for the same reason.
 """
 
 import atexit
@@ -21,8 +22,18 @@ NOISE = re.compile(
 )
 
 
-def _filter_stderr():
-    """Route file descriptor 2 through a thread that drops TensorFlow's start-up lines."""
+_installed = False
+
+
+def filter_startup_noise():
+    """Route file descriptor 2 through a thread that drops TensorFlow's start-up lines (`NOISE`).
+
+    Call it before anything imports Keras. Once per process; nothing with KERAS_VIT_VERBOSE_STARTUP set.
+    """
+    global _installed
+    if _installed or os.environ.get("KERAS_VIT_VERBOSE_STARTUP"):
+        return
+    _installed = True
     read_end, write_end = os.pipe()
     real_stderr = os.dup(2)
     os.dup2(write_end, 2)
@@ -51,8 +62,7 @@ def _filter_stderr():
 
 
 def main(argv=None):
-    if not os.environ.get("KERAS_VIT_VERBOSE_STARTUP"):
-        _filter_stderr()
+    filter_startup_noise()
     from keras_vit.cli import main as run
 
     return run(argv)

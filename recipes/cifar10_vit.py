@@ -7,6 +7,11 @@ DIR is an image folder with `train/<class>/*.jpg` and `test/<class>/*.jpg`, such
 `test/` at its top). With the TensorFlow Datasets copy instead: `--data tfds:cifar10 [--data-dir TFDS_DIR]`.
 """
 
+if __name__ == "__main__":  # before anything imports Keras: TensorFlow writes its start-up lines on import
+    import keras_vit_cli
+
+    keras_vit_cli.filter_startup_noise()
+
 import sys
 
 from keras_vit.cli import main

@@ -8,6 +8,11 @@ runs this recipe and reports accuracy per epoch, images/s and the machine's matm
 `recipes/cifar10_vit.py` is the long (100-epoch) DeiT-style recipe.
 """
 
+if __name__ == "__main__":  # before anything imports Keras: TensorFlow writes its start-up lines on import
+    import keras_vit_cli
+
+    keras_vit_cli.filter_startup_noise()
+
 import sys
 
 from keras_vit.cli import main

@@ -4,15 +4,22 @@
         [--augment none|flip|light|deit] [--cnn-widths 16,32,64] [--vit vit_nano_patch4_28]
         [--swin swin_tiny_patch2_window7_28] [--hybrid vit_tiny_r8_s4_32] [--only cnn,vit,deit,swin,hybrid]
         [--distillation hard|soft] [--distillation-alpha A] [--distillation-temperature T] [--teacher-epochs N]
+        [--student-set FIELD=VALUE ...]
 
 Trains (a) a small ResNet (`build_resnet` with `--cnn-widths`), (b) a plain ViT, (c) a DeiT
 student of the same size distilled from (a) (hard distillation, alpha 0.5, by default), (d) a Swin Transformer and (e) a
 hybrid ViT (a ResNetV2 computes its tokens; built at the data's image size and channels), each through `keras_vit.training.train` with the same
-`TrainConfig` apart from the model; then prints and saves (`comparison.md`, `comparison.json`)
+`TrainConfig` apart from the model (`--student-set` changes the ViT and the DeiT alike, e.g. to give
+both a convolutional stem); then prints and saves (`comparison.md`, `comparison.json`)
 test accuracy, parameters, training time, training images/s and batch-1 inference latency.
 The default data is the embedded Fashion-MNIST subset; `--data fashion_mnist_idx --data-dir
 ../shared/data/fashion-mnist` runs on the full set.
 """
+
+if __name__ == "__main__":  # before anything imports Keras: TensorFlow writes its start-up lines on import
+    import keras_vit_cli
+
+    keras_vit_cli.filter_startup_noise()
 
 import argparse
 import os
@@ -24,6 +31,7 @@ import numpy as np
 from keras_vit import load_model
 from keras_vit.files import write_json, write_text
 from keras_vit.training import TrainConfig, train
+from keras_vit.training.cli import set_overrides
 
 
 def batch1_latency_ms(model, image_shape, repeats=100):
@@ -66,6 +74,11 @@ def main(argv=None):
         "--distillation-temperature", type=float, default=TrainConfig.distillation_temperature,
         help="temperature of soft distillation",
     )  # fmt: skip
+    parser.add_argument(
+        "--student-set", action="append", default=[], metavar="FIELD=VALUE",
+        help="a ViTConfig override for both the ViT and the DeiT, as keras-vit train's --set "
+        "(e.g. patch_embedding=conv_stem); repeatable",
+    )  # fmt: skip
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--teacher-epochs", type=int, help="epochs of the CNN (the DeiT's teacher); default: --epochs")
     parser.add_argument("--batch-size", type=int, default=128)
@@ -89,13 +102,22 @@ def main(argv=None):
         teacher_dir += f"_{teacher_epochs}epochs"
         deit_dir += f"_teacher{teacher_epochs}epochs"
         teacher_label += f" of {teacher_epochs} epochs"
+    student = set_overrides({}, args.student_set)
+    vit_dir, student_label = "vit", ""
+    if student:
+        suffix = "_" + "_".join(args.student_set)
+        vit_dir, deit_dir = vit_dir + suffix, deit_dir + suffix
+        student_label = " with " + ", ".join(args.student_set)
     runs = {
         "cnn": ("CNN (ResNet)", base.replace(
             model="resnet", model_overrides=dict(widths=widths), epochs=teacher_epochs, output_dir=teacher_dir
         )),
-        "vit": (f"ViT ({args.vit})", base.replace(model=args.vit, output_dir=os.path.join(args.out, "vit"))),
-        "deit": (f"DeiT ({distilled_name(args.vit)}, {teacher_label}, {args.distillation})", base.replace(
+        "vit": (f"ViT ({args.vit}{student_label})", base.replace(
+            model=args.vit, model_overrides=student, output_dir=os.path.join(args.out, vit_dir)
+        )),
+        "deit": (f"DeiT ({distilled_name(args.vit)}{student_label}, {teacher_label}, {args.distillation})", base.replace(
             model=distilled_name(args.vit),
+            model_overrides=student,
             teacher=os.path.join(teacher_dir, "model.keras"),
             output_dir=os.path.join(args.out, deit_dir),
             **distillation,

@@ -10,6 +10,11 @@ tests/export/test_saved_models.py) and `README.md`.
     PYTHONPATH=$PWD python recipes/export_reference.py MODEL.keras [--out saved_models] [--overwrite]
 """
 
+if __name__ == "__main__":  # before anything imports Keras: TensorFlow writes its start-up lines on import
+    import keras_vit_cli
+
+    keras_vit_cli.filter_startup_noise()
+
 import argparse
 import json
 import os

@@ -7,6 +7,11 @@ $KERAS_VIT_DATA/fashion-mnist, else ../shared/data/fashion-mnist. `benchmarks/fa
 runs this recipe and reports accuracy per epoch and speed.
 """
 
+if __name__ == "__main__":  # before anything imports Keras: TensorFlow writes its start-up lines on import
+    import keras_vit_cli
+
+    keras_vit_cli.filter_startup_noise()
+
 import os
 import sys
 

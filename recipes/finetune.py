@@ -23,6 +23,11 @@ folder (`runs/finetune`, or `--output-dir`) receives `model.keras` and the rest;
 PATH.safetensors` (this script only, not `keras-vit train`) also writes the final weights in timm's layout.
 """
 
+if __name__ == "__main__":  # before anything imports Keras: TensorFlow writes its start-up lines on import
+    import keras_vit_cli
+
+    keras_vit_cli.filter_startup_noise()
+
 import argparse
 import os
 import sys

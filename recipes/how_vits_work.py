@@ -16,6 +16,11 @@ The default data is the embedded Fashion-MNIST subset (12,200 training images); 
 --data-dir ../shared/data/fashion-mnist` runs on the full set.
 """
 
+if __name__ == "__main__":  # before anything imports Keras: TensorFlow writes its start-up lines on import
+    import keras_vit_cli
+
+    keras_vit_cli.filter_startup_noise()
+
 import argparse
 import json
 import os

@@ -10,6 +10,11 @@ The models take raw pixels; the data folder is $KERAS_VIT_DATA/fashion-mnist (de
 ../shared/data/fashion-mnist beside the repository).
 """
 
+if __name__ == "__main__":  # before anything imports Keras: TensorFlow writes its start-up lines on import
+    import keras_vit_cli
+
+    keras_vit_cli.filter_startup_noise()
+
 import argparse
 import os
 import pathlib

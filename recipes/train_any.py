@@ -9,6 +9,11 @@ An image folder holds `train/<class>/*` and `test/<class>/*`, or only `<class>/*
 resizes, and must be divisible by the patch size. Every `keras-vit train` option applies.
 """
 
+if __name__ == "__main__":  # before anything imports Keras: TensorFlow writes its start-up lines on import
+    import keras_vit_cli
+
+    keras_vit_cli.filter_startup_noise()
+
 import sys
 
 from keras_vit.cli import main

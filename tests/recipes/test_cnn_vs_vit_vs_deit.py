@@ -62,6 +62,18 @@ def test_comparison_trains_five_models_and_writes_the_table(few_fashion_mnist, t
     config = json.loads((tmp_path / "deit_teacher2epochs" / "config.json").read_text())
     assert config["teacher"] == str(tmp_path / "cnn_2epochs" / "model.keras") and config["epochs"] == 1
 
+    # Both students changed alike by --student-set, each into a folder of its own.
+    stem = ["--student-set", "patch_embedding=conv_stem", "--student-set", "stem_entry_width=8"]
+    students = comparison.main([*options[:-1], "cnn,vit,deit", *stem])
+    assert [row["model"].split(" ")[0] for row in students] == ["CNN", "ViT", "DeiT"]
+    assert all("with patch_embedding=conv_stem, stem_entry_width=8" in row["model"] for row in students[1:])
+    suffix = "_patch_embedding=conv_stem_stem_entry_width=8"
+    for folder in ("vit" + suffix, "deit" + suffix):
+        model = comparison.load_model(tmp_path / folder / "model.keras")
+        assert (model.config.patch_embedding, model.config.stem_entry_width) == ("conv_stem", 8)
+    assert comparison.load_model(tmp_path / ("deit" + suffix) / "model.keras").config.distillation_token
+    assert comparison.load_model(tmp_path / "vit" / "model.keras").config.patch_embedding == "conv"
+
 
 def test_only_runs_the_named_models_and_refuses_a_deit_without_its_teacher(tmp_path):
     with pytest.raises(SystemExit, match="deit with cnn"):
