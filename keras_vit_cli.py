@@ -2,8 +2,9 @@
 
 It is a module beside the package rather than in it because importing anything from `keras_vit` imports
 Keras and, with it, TensorFlow, whose C++ start-up lines (oneDNN and CPU-feature notices, "Could not find
-cuda drivers", and on a machine without a GPU the "failed call to cuInit" error) are written to the
-process's stderr before any Python code could silence them, and TF_CPP_MIN_LOG_LEVEL no longer does.
+cuda drivers", and on a machine without a GPU the "failed call to cuInit" error; later XLA's "XLA service
+... initialized" lines when the first step compiles) are written to the process's stderr from C++, where no
+Python code could silence them, and TF_CPP_MIN_LOG_LEVEL no longer does.
 So the filter is installed first: file descriptor 2 goes through a pipe whose reader drops those lines
 and passes every other one on. Set KERAS_VIT_VERBOSE_STARTUP=1 to see them. The recipes call
 `filter_startup_noise()` first thing when run as scripts, for the same reason.
@@ -17,7 +18,8 @@ import threading
 
 NOISE = re.compile(
     rb"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    rb"|[IWE]\d{4} [\d:. ]+\d+ (port|cudart_stub|cpu_feature_guard|cuda_platform|cuda_executor|cuda_diagnostics)\.cc:\d+\]"
+    rb"|[IWE]\d{4} [\d:. ]+\d+ ((port|cudart_stub|cpu_feature_guard|cuda_platform|cuda_executor|cuda_diagnostics"
+    rb"|service)\.cc|device_compiler\.h):\d+\]"
     rb"|To enable the following instructions: )"
 )
 

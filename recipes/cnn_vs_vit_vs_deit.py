@@ -30,7 +30,7 @@ import numpy as np
 
 from keras_vit import load_model
 from keras_vit.files import write_json, write_text
-from keras_vit.training import TrainConfig, train
+from keras_vit.training import TrainConfig, check_run_dir, train
 from keras_vit.training.cli import set_overrides
 
 
@@ -94,20 +94,24 @@ def main(argv=None):
     )  # fmt: skip
     teacher_epochs = args.epochs if args.teacher_epochs is None else args.teacher_epochs
     distillation = {name: getattr(args, name) for name in ("distillation", "distillation_alpha", "distillation_temperature")}
-    # Other teacher and distillation settings train into folders of their own, beside the defaults'.
-    teacher_dir, deit_dir, teacher_label = os.path.join(args.out, "cnn"), "deit", "CNN teacher"
+    # Each run trains into a folder named after what differs from the defaults (epochs, teacher, distillation,
+    # student settings), so that runs with other settings never meet a finished run of another config.
+    def epochs_suffix(epochs):
+        return "" if epochs == parser.get_default("epochs") else f"_{epochs}epochs"
+
+    teacher_dir = os.path.join(args.out, "cnn" + epochs_suffix(teacher_epochs))
+    deit_dir, teacher_label = "deit", "CNN teacher"
     if any(value != parser.get_default(name) for name, value in distillation.items()):
         deit_dir += f"_{args.distillation}_alpha{args.distillation_alpha:g}_t{args.distillation_temperature:g}"
     if teacher_epochs != args.epochs:
-        teacher_dir += f"_{teacher_epochs}epochs"
         deit_dir += f"_teacher{teacher_epochs}epochs"
         teacher_label += f" of {teacher_epochs} epochs"
     student = set_overrides({}, args.student_set)
-    vit_dir, student_label = "vit", ""
+    vit_dir, student_label, suffix = "vit", "", epochs_suffix(args.epochs)
     if student:
-        suffix = "_" + "_".join(args.student_set)
-        vit_dir, deit_dir = vit_dir + suffix, deit_dir + suffix
+        suffix += "_" + "_".join(args.student_set)
         student_label = " with " + ", ".join(args.student_set)
+    vit_dir, deit_dir = vit_dir + suffix, deit_dir + suffix
     runs = {
         "cnn": ("CNN (ResNet)", base.replace(
             model="resnet", model_overrides=dict(widths=widths), epochs=teacher_epochs, output_dir=teacher_dir
@@ -122,13 +126,27 @@ def main(argv=None):
             output_dir=os.path.join(args.out, deit_dir),
             **distillation,
         )),
-        "swin": (f"Swin ({args.swin})", base.replace(model=args.swin, output_dir=os.path.join(args.out, "swin"))),
-        "hybrid": (f"Hybrid ViT ({args.hybrid})", base.replace(model=args.hybrid, output_dir=os.path.join(args.out, "hybrid"))),
+        "swin": (f"Swin ({args.swin})", base.replace(
+            model=args.swin, output_dir=os.path.join(args.out, "swin" + epochs_suffix(args.epochs))
+        )),
+        "hybrid": (f"Hybrid ViT ({args.hybrid})", base.replace(
+            model=args.hybrid, output_dir=os.path.join(args.out, "hybrid" + epochs_suffix(args.epochs))
+        )),
     }  # fmt: skip
     chosen = [key for key in args.only.split(",") if key]
     if not chosen or set(chosen) - set(runs) or ("deit" in chosen and "cnn" not in chosen):
         raise SystemExit(f"--only must name runs among {', '.join(runs)} (deit with cnn, its teacher); got {args.only!r}.")
     runs = dict(runs[key] for key in runs if key in chosen)
+    # Every folder is checked before anything trains: a clash then stops the recipe at once, not after the
+    # runs before it have trained.
+    clashes = []
+    for config in runs.values():
+        try:
+            check_run_dir(config.run_dir, config.to_json())
+        except ValueError as error:
+            clashes.append(str(error))
+    if clashes:
+        raise SystemExit("\n".join(clashes))
     rows = []
     for label, config in runs.items():
         result = train(config)

@@ -17,6 +17,10 @@ NOISE_LINES = [
     "E0000 00:00:1796064830.954841   12791 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error",
     "I0000 00:00:1796064949.413862   13212 cpu_feature_guard.cc:227] This TensorFlow binary is optimized",
     "To enable the following instructions: AVX2 AVX512F FMA, in other operations, rebuild TensorFlow.",
+    # XLA's, when the first step compiles
+    "I0000 00:00:1796033173.947208   11511 service.cc:153] XLA service 0x7f13bc098f20 initialized for platform Host",
+    "I0000 00:00:1796033173.947257   11511 service.cc:161]   StreamExecutor [0]: Host, Default Version",
+    "I0000 00:00:1796033180.337617   11511 device_compiler.h:208] Compiled cluster using XLA!  This line is logged",
 ]
 
 

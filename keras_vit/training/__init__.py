@@ -9,7 +9,7 @@ from keras_vit.training.distillation import DistillationModel, distillation_loss
 from keras_vit.training.distribution import Distribution, get_distribution
 from keras_vit.training.layer_decay import LayerDecayAdamW, layer_decay_multipliers
 from keras_vit.training.optimizer import build_optimizer, peak_learning_rate, schedule_steps, warmup_cosine
-from keras_vit.training.run_dir import prepare_run_dir, read_history
+from keras_vit.training.run_dir import check_run_dir, prepare_run_dir, read_history
 from keras_vit.training.train import TrainResult, train
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "TrainingDiverged",
     "build_callbacks",
     "build_optimizer",
+    "check_run_dir",
     "distillation_loss",
     "get_distribution",
     "layer_decay_multipliers",

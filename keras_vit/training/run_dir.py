@@ -99,6 +99,26 @@ def clear_run(output_dir):
     files.remove_partial_files(output_dir)
 
 
+def check_run_dir(output_dir, config_json):
+    """`(recorded config text, result figures)` of `output_dir` (each None when absent), found without
+    writing anything; a `ValueError` when it holds a finished or interrupted run of a config other than
+    `config_json`, which `prepare_run_dir` would refuse (so that a script running several configs can
+    check them all before it trains any)."""
+    from keras_vit.training.backup import Backup  # backup.py uses this module's paths
+
+    output_dir = pathlib.Path(output_dir)
+    config_path = output_dir / CONFIG
+    recorded = config_path.read_text() if config_path.is_file() else None
+    finished = read_result(output_dir)
+    if (finished is not None or Backup(output_dir).state_path.exists()) and recorded != config_json:
+        kind = "a finished run" if finished is not None else "an interrupted run"
+        raise ValueError(
+            f"{output_dir} holds {kind} of a different config (see its config.json); pass overwrite=True "
+            f"(--overwrite) to replace it, or choose another output_dir."
+        )
+    return recorded, finished
+
+
 def prepare_run_dir(output_dir, config_json, overwrite=False):
     """Get `output_dir` ready for a run of the config `config_json` and return a `RunStart`.
 
@@ -117,22 +137,13 @@ def prepare_run_dir(output_dir, config_json, overwrite=False):
         clear_run(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     files.remove_partial_files(output_dir)
-    config_path = output_dir / CONFIG
-    recorded = config_path.read_text() if config_path.is_file() else None
-    finished = read_result(output_dir)
+    recorded, finished = check_run_dir(output_dir, config_json)
     backup = Backup(output_dir)
-    if finished is not None or backup.state_path.exists():
-        kind = "a finished run" if finished is not None else "an interrupted run"
-        if recorded != config_json:
-            raise ValueError(
-                f"{output_dir} holds {kind} of a different config (see its config.json); pass overwrite=True "
-                f"(--overwrite) to replace it, or choose another output_dir."
-            )
     if finished is not None:
         backup.delete()  # a run killed after writing result.json, before deleting its backup
         return RunStart(finished=finished)
     state = backup.read()
     if recorded != config_json:
-        files.write_text(config_path, config_json)
+        files.write_text(output_dir / CONFIG, config_json)
     write_history_csv(output_dir, state["history"] if state else [])
     return RunStart(state=state)

@@ -41,25 +41,25 @@ def test_comparison_trains_five_models_and_writes_the_table(few_fashion_mnist, t
     saved = json.loads((tmp_path / "comparison.json").read_text())
     assert saved["rows"] == rows
     assert "| model |" in (tmp_path / "comparison.md").read_text()
-    assert (tmp_path / "deit" / "model.keras").is_file()
-    assert type(comparison.load_model(tmp_path / "swin" / "model.keras")).__name__ == "SwinTransformer"
+    assert (tmp_path / "deit_1epochs" / "model.keras").is_file()
+    assert type(comparison.load_model(tmp_path / "swin_1epochs" / "model.keras")).__name__ == "SwinTransformer"
 
     # Soft distillation from the same (finished, so not retrained) teacher, into a folder of its own.
-    teacher_mtime = (tmp_path / "cnn" / "model.keras").stat().st_mtime_ns
+    teacher_mtime = (tmp_path / "cnn_1epochs" / "model.keras").stat().st_mtime_ns
     options = ["--data", "fashion_mnist_idx", "--data-dir", str(few_fashion_mnist), "--epochs", "1",
                "--batch-size", "32", "--out", str(tmp_path), "--only", "cnn,deit"]  # fmt: skip
     soft = comparison.main([*options, "--distillation", "soft", "--distillation-temperature", "2"])
     assert [row["model"].split(" ")[0] for row in soft] == ["CNN", "DeiT"]
     assert soft[0]["train_seconds"] == rows[0]["train_seconds"]  # the recorded run
     assert "soft" in soft[1]["model"]
-    assert (tmp_path / "cnn" / "model.keras").stat().st_mtime_ns == teacher_mtime
-    config = json.loads((tmp_path / "deit_soft_alpha0.5_t2" / "config.json").read_text())
+    assert (tmp_path / "cnn_1epochs" / "model.keras").stat().st_mtime_ns == teacher_mtime
+    config = json.loads((tmp_path / "deit_soft_alpha0.5_t2_1epochs" / "config.json").read_text())
     assert (config["distillation"], config["distillation_temperature"]) == ("soft", 2.0)
 
     # A teacher trained longer than the students, in a folder of its own.
     comparison.main([*options, "--teacher-epochs", "2"])
     assert len((tmp_path / "cnn_2epochs" / "history.csv").read_text().splitlines()) == 1 + 2
-    config = json.loads((tmp_path / "deit_teacher2epochs" / "config.json").read_text())
+    config = json.loads((tmp_path / "deit_teacher2epochs_1epochs" / "config.json").read_text())
     assert config["teacher"] == str(tmp_path / "cnn_2epochs" / "model.keras") and config["epochs"] == 1
 
     # Both students changed alike by --student-set, each into a folder of its own.
@@ -67,12 +67,25 @@ def test_comparison_trains_five_models_and_writes_the_table(few_fashion_mnist, t
     students = comparison.main([*options[:-1], "cnn,vit,deit", *stem])
     assert [row["model"].split(" ")[0] for row in students] == ["CNN", "ViT", "DeiT"]
     assert all("with patch_embedding=conv_stem, stem_entry_width=8" in row["model"] for row in students[1:])
-    suffix = "_patch_embedding=conv_stem_stem_entry_width=8"
+    suffix = "_1epochs_patch_embedding=conv_stem_stem_entry_width=8"
     for folder in ("vit" + suffix, "deit" + suffix):
         model = comparison.load_model(tmp_path / folder / "model.keras")
         assert (model.config.patch_embedding, model.config.stem_entry_width) == ("conv_stem", 8)
     assert comparison.load_model(tmp_path / ("deit" + suffix) / "model.keras").config.distillation_token
-    assert comparison.load_model(tmp_path / "vit" / "model.keras").config.patch_embedding == "conv"
+    assert comparison.load_model(tmp_path / "vit_1epochs" / "model.keras").config.patch_embedding == "conv"
+
+    # Students of other epochs train into folders of their own too; the finished runs stay as they are.
+    vit_mtime = (tmp_path / "vit_1epochs" / "model.keras").stat().st_mtime_ns
+    longer = comparison.main([*options[:5], "2", *options[6:-1], "vit"])  # --epochs 2 --only vit
+    assert longer[0]["model"].startswith("ViT")
+    assert len((tmp_path / "vit_2epochs" / "history.csv").read_text().splitlines()) == 1 + 2
+    assert (tmp_path / "vit_1epochs" / "model.keras").stat().st_mtime_ns == vit_mtime
+
+    # A folder holding a finished run of another config (here: other augmentation) stops the recipe before
+    # anything trains, naming the folder.
+    with pytest.raises(SystemExit, match="vit_1epochs holds a finished run of a different config"):
+        comparison.main([*options[:-1], "vit", "--augment", "none"])
+    assert (tmp_path / "vit_1epochs" / "model.keras").stat().st_mtime_ns == vit_mtime
 
 
 def test_only_runs_the_named_models_and_refuses_a_deit_without_its_teacher(tmp_path):
