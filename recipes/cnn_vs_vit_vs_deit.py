@@ -4,7 +4,7 @@
         [--augment none|flip|light|deit] [--cnn-widths 16,32,64] [--vit vit_nano_patch4_28]
         [--swin swin_tiny_patch2_window7_28] [--hybrid vit_tiny_r8_s4_32] [--only cnn,vit,deit,swin,hybrid]
         [--distillation hard|soft] [--distillation-alpha A] [--distillation-temperature T] [--teacher-epochs N]
-        [--student-set FIELD=VALUE ...]
+        [--teacher-label-smoothing S] [--student-set FIELD=VALUE ...]
 
 Trains (a) a small ResNet (`build_resnet` with `--cnn-widths`), (b) a plain ViT, (c) a DeiT
 student of the same size distilled from (a) (hard distillation, alpha 0.5, by default), (d) a Swin Transformer and (e) a
@@ -81,6 +81,10 @@ def main(argv=None):
     )  # fmt: skip
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--teacher-epochs", type=int, help="epochs of the CNN (the DeiT's teacher); default: --epochs")
+    parser.add_argument(
+        "--teacher-label-smoothing", type=float, default=0.1,
+        help="label smoothing of the CNN (the DeiT's teacher); the students keep 0.1",
+    )  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--augment", default="flip", help="AugmentConfig preset: none, flip, light, deit")
     parser.add_argument("--out", default=os.path.join("runs", "cnn_vs_vit_vs_deit"))
@@ -90,7 +94,7 @@ def main(argv=None):
     base = TrainConfig(
         name="compare", model_overrides={}, data=args.data, data_dir=args.data_dir, epochs=args.epochs,
         batch_size=args.batch_size, augment=args.augment, base_learning_rate=8e-3, warmup_epochs=1,
-        label_smoothing=0.1, tensorboard=False, verbose=2,
+        label_smoothing=parser.get_default("teacher_label_smoothing"), tensorboard=False, verbose=2,
     )  # fmt: skip
     teacher_epochs = args.epochs if args.teacher_epochs is None else args.teacher_epochs
     distillation = {name: getattr(args, name) for name in ("distillation", "distillation_alpha", "distillation_temperature")}
@@ -99,13 +103,21 @@ def main(argv=None):
     def epochs_suffix(epochs):
         return "" if epochs == parser.get_default("epochs") else f"_{epochs}epochs"
 
-    teacher_dir = os.path.join(args.out, "cnn" + epochs_suffix(teacher_epochs))
+    # A teacher trained without label smoothing keeps in its logits how alike the wrong classes are, which
+    # soft distillation passes on (Mueller et al. 2019, "When does label smoothing help?").
+    teacher_smoothing = ""
+    if args.teacher_label_smoothing != base.label_smoothing:
+        teacher_smoothing = f"_ls{args.teacher_label_smoothing:g}"
+    teacher_dir = os.path.join(args.out, "cnn" + epochs_suffix(teacher_epochs) + teacher_smoothing)
     deit_dir, teacher_label = "deit", "CNN teacher"
     if any(value != parser.get_default(name) for name, value in distillation.items()):
         deit_dir += f"_{args.distillation}_alpha{args.distillation_alpha:g}_t{args.distillation_temperature:g}"
     if teacher_epochs != args.epochs:
         deit_dir += f"_teacher{teacher_epochs}epochs"
         teacher_label += f" of {teacher_epochs} epochs"
+    if teacher_smoothing:
+        deit_dir += f"_teacher{teacher_smoothing[1:]}"
+        teacher_label += f", label smoothing {args.teacher_label_smoothing:g}"
     student = set_overrides({}, args.student_set)
     vit_dir, student_label, suffix = "vit", "", epochs_suffix(args.epochs)
     if student:
@@ -114,7 +126,8 @@ def main(argv=None):
     vit_dir, deit_dir = vit_dir + suffix, deit_dir + suffix
     runs = {
         "cnn": ("CNN (ResNet)", base.replace(
-            model="resnet", model_overrides=dict(widths=widths), epochs=teacher_epochs, output_dir=teacher_dir
+            model="resnet", model_overrides=dict(widths=widths), epochs=teacher_epochs,
+            label_smoothing=args.teacher_label_smoothing, output_dir=teacher_dir,
         )),
         "vit": (f"ViT ({args.vit}{student_label})", base.replace(
             model=args.vit, model_overrides=student, output_dir=os.path.join(args.out, vit_dir)

@@ -62,6 +62,14 @@ def test_comparison_trains_five_models_and_writes_the_table(few_fashion_mnist, t
     config = json.loads((tmp_path / "deit_teacher2epochs_1epochs" / "config.json").read_text())
     assert config["teacher"] == str(tmp_path / "cnn_2epochs" / "model.keras") and config["epochs"] == 1
 
+    # A teacher trained without label smoothing, in a folder of its own; the student keeps its smoothing.
+    comparison.main([*options, "--teacher-label-smoothing", "0"])
+    assert json.loads((tmp_path / "cnn_1epochs_ls0" / "config.json").read_text())["label_smoothing"] == 0.0
+    config = json.loads((tmp_path / "deit_teacherls0_1epochs" / "config.json").read_text())
+    assert config["teacher"] == str(tmp_path / "cnn_1epochs_ls0" / "model.keras") and config["label_smoothing"] == 0.1
+    with pytest.raises(ValueError, match="label_smoothing"):
+        comparison.main([*options, "--teacher-label-smoothing", "1.5"])
+
     # Both students changed alike by --student-set, each into a folder of its own.
     stem = ["--student-set", "patch_embedding=conv_stem", "--student-set", "stem_entry_width=8"]
     students = comparison.main([*options[:-1], "cnn,vit,deit", *stem])
