@@ -10,6 +10,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -49,6 +50,7 @@ class Browser:
         self.process = subprocess.Popen(
             [sys.executable, "-c", TRAMPOLINE, str(commands_read), str(answers_write), executable, *arguments],
             pass_fds=(commands_read, answers_write), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a process group of its own: `close` ends its renderers and helpers too
         )  # fmt: skip
         os.close(commands_read)
         os.close(answers_write)
@@ -61,13 +63,18 @@ class Browser:
         self.close()
 
     def close(self):
-        if self.process.poll() is None:
-            self.process.terminate()
+        # Chromium's helper processes outlive the browser process for a moment and may still be writing to the
+        # profile while it is removed ("Directory not empty"): the whole group is ended, then killed.
+        for signal_number in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.process.pid, signal_number)
+            except ProcessLookupError:
+                break
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                continue
+            time.sleep(0.2)  # the helpers end with the group's signal, just after the browser process
         for descriptor in (self._commands, self._answers):
             try:
                 os.close(descriptor)
