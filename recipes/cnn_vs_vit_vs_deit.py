@@ -82,8 +82,8 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--teacher-epochs", type=int, help="epochs of the CNN (the DeiT's teacher); default: --epochs")
     parser.add_argument(
-        "--teacher-label-smoothing", type=float, default=0.1,
-        help="label smoothing of the CNN (the DeiT's teacher); the students keep 0.1",
+        "--teacher-label-smoothing", type=float, default=TrainConfig.label_smoothing,
+        help=f"label smoothing of the CNN (the DeiT's teacher); the students keep {TrainConfig.label_smoothing:g}",
     )  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--augment", default="flip", help="AugmentConfig preset: none, flip, light, deit")
@@ -94,7 +94,7 @@ def main(argv=None):
     base = TrainConfig(
         name="compare", model_overrides={}, data=args.data, data_dir=args.data_dir, epochs=args.epochs,
         batch_size=args.batch_size, augment=args.augment, base_learning_rate=8e-3, warmup_epochs=1,
-        label_smoothing=parser.get_default("teacher_label_smoothing"), tensorboard=False, verbose=2,
+        tensorboard=False, verbose=2,
     )  # fmt: skip
     teacher_epochs = args.epochs if args.teacher_epochs is None else args.teacher_epochs
     distillation = {name: getattr(args, name) for name in ("distillation", "distillation_alpha", "distillation_temperature")}
