@@ -136,6 +136,10 @@ def check_heads(dim, num_heads):
         raise ValueError(f"dim={dim} is not divisible by num_heads={num_heads}.")
 
 
+# timm's and DeiT's truncated-normal standard deviation for the distillation token
+DIST_TOKEN_INIT_STD = 0.02
+
+
 def check_stem_entry_width(value, patch_embedding):
     """`stem_entry_width`: an int >= 0, non-zero only with a conv stem."""
     check_non_negative_int(value, "stem_entry_width", zero_means="none")
@@ -145,6 +149,17 @@ def check_stem_entry_width(value, patch_embedding):
             f"{patch_embedding!r}; set patch_embedding='conv_stem' or stem_entry_width=0."
         )
     return value
+
+
+def check_dist_token_init_std(value, distillation_token):
+    """`dist_token_init_std`: a positive number, other than the default 0.02 only with a distillation token."""
+    check_positive_number(value, "dist_token_init_std")
+    if value != DIST_TOKEN_INIT_STD and not distillation_token:
+        raise ValueError(
+            f"dist_token_init_std={value} initializes the distillation token, but distillation_token is False; "
+            f"set distillation_token=True (a DeiT: build_deit) or leave dist_token_init_std at {DIST_TOKEN_INIT_STD}."
+        )
+    return float(value)
 
 
 def check_num_classes(num_classes, include_top=True):

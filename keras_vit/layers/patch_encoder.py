@@ -6,9 +6,11 @@ from keras_vit.layers.patches import Patches
 from keras_vit.layers.position_embeddings import sincos_2d
 from keras_vit.layers.resnetv2 import ResNetV2Backbone, backbone_grid, backbone_stride, check_backbone
 from keras_vit.checks import (
+    DIST_TOKEN_INIT_STD,
     check_bool,
     check_channels_last,
     check_choice,
+    check_dist_token_init_std,
     check_divisible,
     check_non_negative_int,
     check_positive_int,
@@ -28,9 +30,10 @@ class PatchEncoder(keras.layers.Layer):
     `(B, H, W, C)` -> `(B, T + N, dim)` with `N = (H/ph) * (W/pw)` patch tokens after
     `T = num_prefix_tokens` prefix tokens: the CLS token (if `class_token`), then the
     distillation token (if `distillation_token`) or the `reg_tokens` register tokens (Darcet et
-    al. 2024, DINOv2's `_reg` models; timm's `reg_token`), in timm's order. Images of another shape than
-    the first call's, or that look channels-first `(B, C, H, W)`, are an error naming the shape and the
-    `(B, H, W, C)` convention.
+    al. 2024, DINOv2's `_reg` models; timm's `reg_token`), in timm's order. The CLS and register tokens start
+    N(0, 1e-6), as timm's; the distillation token truncated N(0, `dist_token_init_std`), 0.02 in timm and
+    DeiT. Images of another shape than the first call's, or that look channels-first `(B, C, H, W)`, are an
+    error naming the shape and the `(B, H, W, C)` convention.
 
     The projection is either a strided `Conv2D` (`patch_embedding="conv"`) or `Patches`
     followed by a `Dense` (`"linear"`); the Dense kernel `(ph*pw*C, dim)` is the conv
@@ -61,6 +64,7 @@ class PatchEncoder(keras.layers.Layer):
         position_embedding="learned",
         class_token=True,
         distillation_token=False,
+        dist_token_init_std=DIST_TOKEN_INIT_STD,
         dropout=0.0,
         stem_entry_width=0,
         reg_tokens=0,
@@ -82,6 +86,7 @@ class PatchEncoder(keras.layers.Layer):
             raise ValueError(f"sincos2d position embeddings need dim divisible by 4; got dim={dim}.")
         self.class_token = bool(class_token)
         self.distillation_token = bool(distillation_token)
+        self.dist_token_init_std = check_dist_token_init_std(dist_token_init_std, self.distillation_token)
         self.dropout = check_rate(dropout, "dropout")
         self.reg_tokens = check_non_negative_int(reg_tokens, "reg_tokens", zero_means="none")
         if self.reg_tokens and self.distillation_token:
@@ -146,13 +151,15 @@ class PatchEncoder(keras.layers.Layer):
             )
             self.projection.build((None, self.num_patches, self.patch_size[0] * self.patch_size[1] * channels))
 
-        token_init = keras.initializers.TruncatedNormal(stddev=0.02)
         if self.class_token:
             self.cls_token = self.add_weight(
                 shape=(1, 1, self.dim), initializer=keras.initializers.RandomNormal(stddev=1e-6), name="cls_token"
             )
         if self.distillation_token:
-            self.dist_token = self.add_weight(shape=(1, 1, self.dim), initializer=token_init, name="dist_token")
+            self.dist_token = self.add_weight(
+                shape=(1, 1, self.dim), initializer=keras.initializers.TruncatedNormal(stddev=self.dist_token_init_std),
+                name="dist_token",
+            )  # fmt: skip
         if self.reg_tokens:  # timm's init, as the CLS token's
             self.reg_token = self.add_weight(
                 shape=(1, self.reg_tokens, self.dim), initializer=keras.initializers.RandomNormal(stddev=1e-6),
@@ -226,6 +233,7 @@ class PatchEncoder(keras.layers.Layer):
             "position_embedding": self.position_embedding,
             "class_token": self.class_token,
             "distillation_token": self.distillation_token,
+            "dist_token_init_std": self.dist_token_init_std,
             "dropout": self.dropout,
             "stem_entry_width": self.stem_entry_width,
             "reg_tokens": self.reg_tokens,

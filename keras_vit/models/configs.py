@@ -12,7 +12,9 @@ import fnmatch
 
 from keras_vit.checks import (
     check_bool,
+    DIST_TOKEN_INIT_STD,
     check_choice,
+    check_dist_token_init_std,
     check_divisible,
     check_heads,
     check_non_negative_int,
@@ -45,7 +47,9 @@ class ViTConfig:
     norm of the pooled vector instead: timm's `global_pool="avg"` with `fc_norm` off / on) or
     `"map"` (multi-head attention pooling, big_vision / SigLIP); `activation` of the MLPs:
     `"gelu"` (exact), `"gelu_tanh"` (SigLIP in transformers and big_vision), `"quick_gelu"`
-    (OpenAI's CLIP); `init_values`: LayerScale (DeiT III, DINOv2).
+    (OpenAI's CLIP); `init_values`: LayerScale (DeiT III, DINOv2). `dist_token_init_std`: the standard
+    deviation of the distillation token's truncated-normal initialization (timm's and DeiT's 0.02; 1e-6 starts
+    it as small as the CLS token).
     """
 
     image_size: object = 224
@@ -59,6 +63,7 @@ class ViTConfig:
     fc_norm: bool = False
     class_token: bool = True
     distillation_token: bool = False
+    dist_token_init_std: float = DIST_TOKEN_INIT_STD
     reg_tokens: int = 0
     position_embedding: str = "learned"
     no_embed_class: bool = False
@@ -294,6 +299,7 @@ def validate_config(config):
     if config.patch_embedding == "conv_stem":
         stem_widths(config.dim, patch_size)
     check_stem_entry_width(config.stem_entry_width, config.patch_embedding)
+    check_dist_token_init_std(config.dist_token_init_std, config.distillation_token)
     if config.position_embedding == "sincos2d" and config.dim % 4:
         raise ValueError(f"sincos2d position embeddings need dim divisible by 4; got dim={config.dim}.")
     if config.pooling == "token" and not config.class_token:

@@ -42,6 +42,7 @@ def _build_parts(config, num_classes, include_top, input_normalization, policy):
             position_embedding=config.position_embedding,
             class_token=config.class_token,
             distillation_token=config.distillation_token,
+            dist_token_init_std=config.dist_token_init_std,
             reg_tokens=config.reg_tokens,
             no_embed_class=config.no_embed_class,
             use_bias=not config.norm_pre,  # timm: CLIP normalizes the tokens instead
@@ -348,6 +349,7 @@ def from_legacy_model(model, input_normalization=None):
         image_size=(height, width), patch_size=encoder.patch_size, dim=encoder.dim, depth=len(blocks),
         num_heads=first.num_heads, mlp_dim=first.mlp_dim, channels=channels, pooling=parts["pool"].pooling,
         class_token=encoder.class_token, distillation_token=encoder.distillation_token,
+        dist_token_init_std=encoder.dist_token_init_std,
         position_embedding=encoder.position_embedding, patch_embedding=encoder.patch_embedding,
         stem_entry_width=encoder.stem_entry_width, backbone_layers=encoder.backbone_layers,
         backbone_width=encoder.backbone_width, qkv_bias=first.qkv_bias, qk_norm=first.qk_norm,

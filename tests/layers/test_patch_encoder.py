@@ -80,10 +80,23 @@ def test_learned_position_embeddings_init():
     assert abs(table.std() - 0.02) < 0.002
 
 
+@pytest.mark.parametrize("std", [0.02, 1e-6])
+def test_dist_token_init_std(std):
+    """The distillation token starts truncated N(0, std) (kept within 2 std: about 0.88 std)."""
+    layer = PatchEncoder(4096, 2, distillation_token=True, dist_token_init_std=std)
+    layer.build((None, 8, 8, 3))
+    token = ops.convert_to_numpy(layer.dist_token)
+    assert 0.8 * std < token.std() < 0.95 * std
+    assert np.abs(token).max() <= 2 * std * (1 + 1e-5)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
         ({"dim": 0}, "dim must be a positive int"),
+        ({"distillation_token": True, "dist_token_init_std": 0}, "dist_token_init_std must be a positive number; got 0"),
+        ({"dist_token_init_std": 1e-6}, r"dist_token_init_std=1e-06 initializes the distillation token, but "
+                                        "distillation_token is False"),
         ({"patch_embedding": "mlp"}, "patch_embedding must be one of 'conv', 'linear', 'conv_stem', 'resnetv2'; got 'mlp'"),
         ({"position_embedding": "rope"}, "position_embedding must be one of 'learned', 'sincos2d', 'none'"),
         ({"dim": 30, "position_embedding": "sincos2d"}, "divisible by 4; got dim=30"),
@@ -122,5 +135,5 @@ def test_channels_first_images_are_named_as_such(images, patch_size):
 
 def test_config_round_trip():
     layer = PatchEncoder(32, (2, 4), patch_embedding="linear", position_embedding="sincos2d",
-                         distillation_token=True, dropout=0.1, name="enc")
+                         distillation_token=True, dist_token_init_std=1e-6, dropout=0.1, name="enc")
     assert PatchEncoder.from_config(layer.get_config()).get_config() == layer.get_config()

@@ -46,6 +46,15 @@ def test_undistilled_deit_is_a_vit():
     assert model.count_params() == 5_717_416
 
 
+def test_dist_token_init_std_reaches_the_token_and_travels_in_the_keras_file(tiny, tmp_path):
+    model = keras_vit.build_deit(num_classes=5, distillation_token=True, dist_token_init_std=1e-6, **tiny)
+    assert np.abs(ops.convert_to_numpy(model.patch_encoder.dist_token)).max() <= 2e-6
+    model.save(tmp_path / "deit.keras")
+    assert keras_vit.load_model(tmp_path / "deit.keras").config.dist_token_init_std == 1e-6
+    with pytest.raises(ValueError, match="dist_token_init_std=1e-06 initializes the distillation token, but"):
+        keras_vit.build_vit(num_classes=5, dist_token_init_std=1e-6, **tiny)
+
+
 def test_inference_output_is_the_mean_of_the_two_heads(student, batch):
     images = batch[0]
     cls_logits, dist_logits = [ops.convert_to_numpy(t) for t in student.head_outputs(images)]
