@@ -151,15 +151,15 @@ class PatchEncoder(keras.layers.Layer):
             )
             self.projection.build((None, self.num_patches, self.patch_size[0] * self.patch_size[1] * channels))
 
+        # Made with or without a distillation token, and before the CLS token's: an unseeded initializer draws
+        # its seed from the global random state, so any other order would change every model's initial weights.
+        dist_token_init = keras.initializers.TruncatedNormal(stddev=self.dist_token_init_std)
         if self.class_token:
             self.cls_token = self.add_weight(
                 shape=(1, 1, self.dim), initializer=keras.initializers.RandomNormal(stddev=1e-6), name="cls_token"
             )
         if self.distillation_token:
-            self.dist_token = self.add_weight(
-                shape=(1, 1, self.dim), initializer=keras.initializers.TruncatedNormal(stddev=self.dist_token_init_std),
-                name="dist_token",
-            )  # fmt: skip
+            self.dist_token = self.add_weight(shape=(1, 1, self.dim), initializer=dist_token_init, name="dist_token")
         if self.reg_tokens:  # timm's init, as the CLS token's
             self.reg_token = self.add_weight(
                 shape=(1, self.reg_tokens, self.dim), initializer=keras.initializers.RandomNormal(stddev=1e-6),
