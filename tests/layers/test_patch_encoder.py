@@ -1,5 +1,6 @@
 import math
 
+import keras
 import numpy as np
 import pytest
 from keras import ops
@@ -89,6 +90,26 @@ def test_dist_token_init_std(std):
     assert 0.8 * std < token.std() < 0.95 * std
     assert np.abs(token).max() <= 2 * std * (1 + 1e-5)
 
+
+def test_distillation_token_leaves_other_draws_unchanged():
+    """Unseeded initializers draw their seeds from the global random state, so an encoder with a distillation
+    token must draw as many, in the same order, as one without: else every weight made after it (the blocks')
+    would start elsewhere for every model, and recorded figures would no longer reproduce."""
+
+    def draws(extra_initializers=0, **kwargs):
+        keras.utils.set_random_seed(7)
+        for _ in range(extra_initializers):
+            keras.initializers.TruncatedNormal()
+        layer = PatchEncoder(16, 2, **kwargs)
+        layer.build((None, 8, 8, 3))
+        after = keras.initializers.RandomNormal()((64,))  # the next layer's weights, made after the encoder's
+        return [ops.convert_to_numpy(w) for w in (layer.projection.kernel, layer.cls_token, after)]
+
+    for plain, distilled in zip(draws(), draws(distillation_token=True)):
+        np.testing.assert_array_equal(plain, distilled)
+    # The comparison can fail: one more initializer made (as a distillation token's only for DeiTs would be)
+    # moves the next layer's weights.
+    assert not np.array_equal(draws()[-1], draws(extra_initializers=1)[-1])
 
 @pytest.mark.parametrize(
     "kwargs, message",
