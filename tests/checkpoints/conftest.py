@@ -3,15 +3,9 @@
 import keras
 import numpy as np
 import pytest
+from perturbed_weights import perturb
 
 import keras_vit
-
-
-def perturb(model, seed=0):
-    rng = np.random.default_rng(seed)
-    for variable in model.weights:
-        variable.assign(rng.normal(0.05, 0.2, size=variable.shape).astype(variable.dtype))
-    return model
 
 
 def _weights_by_path(model):

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import torch
-from conftest import perturb
+from perturbed_weights import perturb
 from safetensors.numpy import load_file
 from timm_swin_reference import timm_hybrid_forward, timm_resize_rel_pos_bias_table, timm_swin_forward
 
