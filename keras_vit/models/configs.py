@@ -11,8 +11,8 @@ import dataclasses
 import fnmatch
 
 from keras_vit.checks import (
-    check_bool,
     DIST_TOKEN_INIT_STD,
+    check_bool,
     check_choice,
     check_dist_token_init_std,
     check_divisible,
