@@ -111,6 +111,7 @@ def test_distillation_token_leaves_other_draws_unchanged():
     # moves the next layer's weights.
     assert not np.array_equal(draws()[-1], draws(extra_initializers=1)[-1])
 
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
