@@ -4,7 +4,7 @@
         [--augment none|flip|light|deit] [--cnn-widths 16,32,64] [--vit vit_nano_patch4_28]
         [--swin swin_tiny_patch2_window7_28] [--hybrid vit_tiny_r8_s4_32] [--only cnn,vit,deit,swin,hybrid]
         [--distillation hard|soft] [--distillation-alpha A] [--distillation-temperature T] [--teacher-epochs N]
-        [--teacher-label-smoothing S] [--student-set FIELD=VALUE ...]
+        [--teacher-label-smoothing S] [--student-set FIELD=VALUE ...] [--seed N]
 
 Trains (a) a small ResNet (`build_resnet` with `--cnn-widths`), (b) a plain ViT, (c) a DeiT
 student of the same size distilled from (a) (hard distillation, alpha 0.5, by default), (d) a Swin Transformer and (e) a
@@ -32,6 +32,7 @@ from keras_vit import load_model
 from keras_vit.files import write_json, write_text
 from keras_vit.training import TrainConfig, check_run_dir, train
 from keras_vit.training.cli import set_overrides
+from keras_vit.training.train import check_config
 
 
 def batch1_latency_ms(model, image_shape, repeats=100):
@@ -87,6 +88,10 @@ def main(argv=None):
     )  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--augment", default="flip", help="AugmentConfig preset: none, flip, light, deit")
+    parser.add_argument(
+        "--seed", type=int, default=TrainConfig.seed,
+        help="seed of every run (initial weights, validation split, data order); folders of another seed end in _seedN",
+    )  # fmt: skip
     parser.add_argument("--out", default=os.path.join("runs", "cnn_vs_vit_vs_deit"))
     args = parser.parse_args(argv)
     widths = tuple(int(width) for width in args.cnn_widths.split(","))
@@ -94,21 +99,23 @@ def main(argv=None):
     base = TrainConfig(
         name="compare", model_overrides={}, data=args.data, data_dir=args.data_dir, epochs=args.epochs,
         batch_size=args.batch_size, augment=args.augment, base_learning_rate=8e-3, warmup_epochs=1,
-        tensorboard=False, verbose=2,
+        seed=args.seed, tensorboard=False, verbose=2,
     )  # fmt: skip
     teacher_epochs = args.epochs if args.teacher_epochs is None else args.teacher_epochs
     distillation = {name: getattr(args, name) for name in ("distillation", "distillation_alpha", "distillation_temperature")}
-    # Each run trains into a folder named after what differs from the defaults (epochs, teacher, distillation,
+    # Each run trains into a folder named after what differs from the defaults (epochs, seed, teacher, distillation,
     # student settings), so that runs with other settings never meet a finished run of another config.
-    def epochs_suffix(epochs):
-        return "" if epochs == parser.get_default("epochs") else f"_{epochs}epochs"
+    seed_suffix = "" if args.seed == parser.get_default("seed") else f"_seed{args.seed}"
+
+    def run_suffix(epochs):
+        return ("" if epochs == parser.get_default("epochs") else f"_{epochs}epochs") + seed_suffix
 
     # A teacher trained without label smoothing keeps in its logits how alike the wrong classes are, which
     # soft distillation passes on (Mueller et al. 2019, "When does label smoothing help?").
     teacher_smoothing = ""
     if args.teacher_label_smoothing != base.label_smoothing:
         teacher_smoothing = f"_ls{args.teacher_label_smoothing:g}"
-    teacher_dir = os.path.join(args.out, "cnn" + epochs_suffix(teacher_epochs) + teacher_smoothing)
+    teacher_dir = os.path.join(args.out, "cnn" + run_suffix(teacher_epochs) + teacher_smoothing)
     deit_dir, teacher_label = "deit", "CNN teacher"
     if any(value != parser.get_default(name) for name, value in distillation.items()):
         deit_dir += f"_{args.distillation}_alpha{args.distillation_alpha:g}_t{args.distillation_temperature:g}"
@@ -119,7 +126,7 @@ def main(argv=None):
         deit_dir += f"_teacher{teacher_smoothing[1:]}"
         teacher_label += f", label smoothing {args.teacher_label_smoothing:g}"
     student = set_overrides({}, args.student_set)
-    vit_dir, student_label, suffix = "vit", "", epochs_suffix(args.epochs)
+    vit_dir, student_label, suffix = "vit", "", run_suffix(args.epochs)
     if student:
         suffix += "_" + "_".join(args.student_set)
         student_label = " with " + ", ".join(args.student_set)
@@ -140,26 +147,28 @@ def main(argv=None):
             **distillation,
         )),
         "swin": (f"Swin ({args.swin})", base.replace(
-            model=args.swin, output_dir=os.path.join(args.out, "swin" + epochs_suffix(args.epochs))
+            model=args.swin, output_dir=os.path.join(args.out, "swin" + run_suffix(args.epochs))
         )),
         "hybrid": (f"Hybrid ViT ({args.hybrid})", base.replace(
-            model=args.hybrid, output_dir=os.path.join(args.out, "hybrid" + epochs_suffix(args.epochs))
+            model=args.hybrid, output_dir=os.path.join(args.out, "hybrid" + run_suffix(args.epochs))
         )),
     }  # fmt: skip
     chosen = [key for key in args.only.split(",") if key]
     if not chosen or set(chosen) - set(runs) or ("deit" in chosen and "cnn" not in chosen):
         raise SystemExit(f"--only must name runs among {', '.join(runs)} (deit with cnn, its teacher); got {args.only!r}.")
     runs = dict(runs[key] for key in runs if key in chosen)
-    # Every folder is checked before anything trains: a clash then stops the recipe at once, not after the
-    # runs before it have trained.
-    clashes = []
-    for config in runs.values():
+    # Every config and folder is checked before anything trains: a bad setting or a clash then stops the recipe
+    # at once, not after the runs before it have trained. The teacher's file is checked when the DeiT starts,
+    # after the CNN has trained it.
+    problems = []
+    for label, config in runs.items():
         try:
+            check_config(config.replace(teacher=None))
             check_run_dir(config.run_dir, config.to_json())
         except ValueError as error:
-            clashes.append(str(error))
-    if clashes:
-        raise SystemExit("\n".join(clashes))
+            problems.append(f"{label}: {error}")
+    if problems:
+        raise SystemExit("\n".join(problems))
     rows = []
     for label, config in runs.items():
         result = train(config)

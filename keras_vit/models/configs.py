@@ -263,10 +263,14 @@ def _canonical_size(value, name):
     return height if height == width else (height, width)
 
 
-def validate_config(config):
-    """Raise `ValueError` naming the first invalid field of `config` (a `ViTConfig` or a `SwinConfig`); return it."""
+def validate_config(config, check_size=True):
+    """Raise `ValueError` naming the first invalid field of `config` (a `ViTConfig` or a `SwinConfig`); return it.
+
+    `check_size=False` leaves out the checks of `image_size` against the patches (and Swin's stages): a
+    trainer checks a config before it reads the data that sets the image size.
+    """
     if isinstance(config, SwinConfig):
-        return validate_swin_config(config)
+        return validate_swin_config(config, check_size)
     from keras_vit.layers.activations import ACTIVATIONS
     from keras_vit.layers.resnetv2 import backbone_grid, check_backbone
     from keras_vit.layers.conv_stem import stem_widths
@@ -280,9 +284,11 @@ def validate_config(config):
     check_choice(config.patch_embedding, "patch_embedding", PATCH_EMBEDDINGS)
     check_backbone(config.backbone_layers, config.backbone_width)
     if config.patch_embedding == "resnetv2":
-        check_divisible(backbone_grid(image_size, config.backbone_layers), patch_size)
+        if check_size:
+            check_divisible(backbone_grid(image_size, config.backbone_layers), patch_size)
     else:
-        check_divisible(image_size, patch_size)
+        if check_size:
+            check_divisible(image_size, patch_size)
         if config.backbone_layers:
             raise ValueError(
                 f"backbone_layers={config.backbone_layers} configures the CNN of a hybrid ViT; set "
@@ -334,12 +340,15 @@ def validate_config(config):
 REGULARIZATION_FIELDS = ("dropout", "attention_dropout", "drop_path_rate")
 
 
-def validate_swin_config(config):
-    """Raise `ValueError` naming the first invalid field of the `SwinConfig` `config`; return it."""
+def validate_swin_config(config, check_size=True):
+    """Raise `ValueError` naming the first invalid field of the `SwinConfig` `config`; return it
+    (`check_size`: as `validate_config`'s)."""
     from keras_vit.layers.activations import ACTIVATIONS
 
     image_size = to_pair(config.image_size, "image_size")
-    check_divisible(image_size, to_pair(config.patch_size, "patch_size"))
+    patch_size = to_pair(config.patch_size, "patch_size")
+    if check_size:
+        check_divisible(image_size, patch_size)
     for field in ("channels", "embed_dim", "window_size"):
         check_positive_int(getattr(config, field), field)
     for field in ("depths", "num_heads"):
@@ -354,7 +363,7 @@ def validate_swin_config(config):
         )
     for dim, heads in zip(stage_dims(config), config.num_heads):
         check_heads(dim, heads)
-    grids = stage_grids(config)
+    grids = stage_grids(config) if check_size else []
     for stage, grid in enumerate(grids[:-1]):
         if grid[0] % 2 or grid[1] % 2:
             raise ValueError(

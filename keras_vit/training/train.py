@@ -15,6 +15,7 @@ import keras
 from keras_vit import files
 from keras_vit.checkpoints import load_checkpoint
 from keras_vit.models import SwinConfig, build_alternet, build_resnet, build_swin, build_vit, get_config, load_model
+from keras_vit.models.configs import validate_config
 from keras_vit.training.backup import Backup
 from keras_vit.training.callbacks import build_callbacks
 from keras_vit.training.config import TrainConfig
@@ -285,7 +286,7 @@ def finished_result(run):
 
 
 def check_config(config):
-    """Raise before any work for an unknown model name or field, a field the data decides, a
+    """Raise before any work for an unknown model name or field, an invalid field value, a field the data decides, a
     missing teacher or checkpoint file, a model the checkpoint options do not fit, or a
     precision this backend cannot run."""
     if config.checkpoint is not None:
@@ -296,7 +297,8 @@ def check_config(config):
             "set checkpoint to a pretrained file, or model to a config name from keras_vit.list_configs()."
         )
     elif config.model not in CNN_BUILDERS:
-        row = get_config(config.model, **config.model_overrides)
+        # Every field but the image size, which the data sets.
+        row = validate_config(get_config(config.model, **config.model_overrides), check_size=False)
         if config.teacher is not None and isinstance(row, SwinConfig):
             raise ValueError(
                 f"teacher={config.teacher!r} with model {config.model!r}: DeiT's distillation trains the head of a "

@@ -123,3 +123,21 @@ def test_family_switches_are_checked(fields, message):
 def test_parameter_count_of_every_timm_row_without_building_it(name):
     """What `keras-vit list` shows, from the config alone."""
     assert parameter_count(name) == {**TIMM_PARAMS, **TIMM_FAMILY_PARAMS}[name]
+
+
+def test_validate_config_without_the_size_checks_every_other_field():
+    """What a trainer checks before it reads the data that sets the image size."""
+    from keras_vit.models.configs import validate_config
+
+    uneven = keras_vit.get_config("vit_nano_patch4_28", image_size=30)  # 30 px in 4 px patches
+    with pytest.raises(ValueError, match="30x30 is not divisible by patch size 4x4"):
+        validate_config(uneven)
+    assert validate_config(uneven, check_size=False) is uneven
+    swin = keras_vit.get_config("swin_tiny_patch2_window7_28", image_size=30)
+    with pytest.raises(ValueError, match="Stage 0's 15x15 map cannot be halved"):
+        validate_config(swin)
+    assert validate_config(swin, check_size=False) is swin
+    with pytest.raises(ValueError, match="dist_token_init_std=1e-06 initializes the distillation token"):
+        validate_config(keras_vit.get_config("vit_nano_patch4_28", dist_token_init_std=1e-6), check_size=False)
+    with pytest.raises(ValueError, match="dim=64 is not divisible by num_heads=5"):
+        validate_config(keras_vit.get_config("swin_tiny_patch2_window7_28", num_heads=(5, 5)), check_size=False)

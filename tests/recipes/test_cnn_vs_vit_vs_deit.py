@@ -4,6 +4,7 @@ import importlib.util
 import json
 import pathlib
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.one_backend("torch")
@@ -89,6 +90,14 @@ def test_comparison_trains_five_models_and_writes_the_table(few_fashion_mnist, t
     assert len((tmp_path / "vit_2epochs" / "history.csv").read_text().splitlines()) == 1 + 2
     assert (tmp_path / "vit_1epochs" / "model.keras").stat().st_mtime_ns == vit_mtime
 
+    # Another seed trains into folders of its own, from other initial weights.
+    comparison.main([*options[:-1], "vit", "--seed", "1"])
+    assert json.loads((tmp_path / "vit_1epochs_seed1" / "config.json").read_text())["seed"] == 1
+    reseeded = comparison.load_model(tmp_path / "vit_1epochs_seed1" / "model.keras")
+    first = comparison.load_model(tmp_path / "vit_1epochs" / "model.keras")
+    assert not np.allclose(reseeded.get_weights()[0], first.get_weights()[0])
+    assert (tmp_path / "vit_1epochs" / "model.keras").stat().st_mtime_ns == vit_mtime
+
     # A folder holding a finished run of another config (here: other augmentation) stops the recipe before
     # anything trains, naming the folder.
     with pytest.raises(SystemExit, match="vit_1epochs holds a finished run of a different config"):
@@ -99,3 +108,13 @@ def test_comparison_trains_five_models_and_writes_the_table(few_fashion_mnist, t
 def test_only_runs_the_named_models_and_refuses_a_deit_without_its_teacher(tmp_path):
     with pytest.raises(SystemExit, match="deit with cnn"):
         comparison.main(["--only", "vit,deit", "--out", str(tmp_path)])
+
+
+def test_a_setting_one_run_refuses_stops_the_recipe_before_anything_trains(tmp_path):
+    # dist_token_init_std initializes a distillation token, which the plain ViT has not.
+    refused = r"ViT \(vit_nano_patch4_28 with dist_token_init_std=1e-6\): dist_token_init_std"
+    with pytest.raises(SystemExit, match=refused):
+        comparison.main(["--only", "cnn,vit,deit", "--student-set", "dist_token_init_std=1e-6", "--out", str(tmp_path)])
+    assert not any(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="seed must be an int >= 0; got -1"):
+        comparison.main(["--seed", "-1", "--out", str(tmp_path)])

@@ -161,3 +161,16 @@ def test_strategy_not_on_this_backend_is_a_clear_error():
     wrong = "data_parallel" if BACKEND != "jax" else "mirrored"
     with pytest.raises(ValueError, match=f"strategy='{wrong}' is not available on the {BACKEND} backend; valid: auto"):
         get_distribution(wrong)
+
+
+def test_check_config_refuses_an_invalid_field_value_before_the_data_is_read():
+    from keras_vit.training import TrainConfig
+    from keras_vit.training.train import check_config
+
+    with pytest.raises(ValueError, match="dist_token_init_std=1e-06 initializes the distillation token"):
+        check_config(TrainConfig(model="vit_nano_patch4_28", model_overrides=dict(dist_token_init_std=1e-6)))
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        check_config(TrainConfig(model="vit_nano_patch4_28", model_overrides=dict(pooling="max")))
+    # The image size is the data's: a patch size that divides only the data's images passes here.
+    check_config(TrainConfig(model="vit_nano_patch4_28", model_overrides=dict(patch_size=8)))
+    check_config(TrainConfig(model="deit_nano_distilled_patch4_28", model_overrides=dict(dist_token_init_std=1e-6)))
