@@ -283,17 +283,15 @@ def validate_config(config, check_size=True):
         check_positive_int(getattr(config, field), field)
     check_choice(config.patch_embedding, "patch_embedding", PATCH_EMBEDDINGS)
     check_backbone(config.backbone_layers, config.backbone_width)
-    if config.patch_embedding == "resnetv2":
-        if check_size:
-            check_divisible(backbone_grid(image_size, config.backbone_layers), patch_size)
-    else:
-        if check_size:
-            check_divisible(image_size, patch_size)
-        if config.backbone_layers:
-            raise ValueError(
-                f"backbone_layers={config.backbone_layers} configures the CNN of a hybrid ViT; set "
-                f"patch_embedding='resnetv2', or backbone_layers=() (patch_embedding={config.patch_embedding!r})."
-            )
+    hybrid = config.patch_embedding == "resnetv2"
+    if check_size:
+        # A hybrid's patches cut the CNN's feature map, not the image.
+        check_divisible(backbone_grid(image_size, config.backbone_layers) if hybrid else image_size, patch_size)
+    if config.backbone_layers and not hybrid:
+        raise ValueError(
+            f"backbone_layers={config.backbone_layers} configures the CNN of a hybrid ViT; set "
+            f"patch_embedding='resnetv2', or backbone_layers=() (patch_embedding={config.patch_embedding!r})."
+        )
     check_heads(config.dim, config.num_heads)
     check_choice(config.pooling, "pooling", POOLINGS)
     check_choice(config.activation, "activation", tuple(ACTIVATIONS))
