@@ -78,8 +78,8 @@ def read_metadata(path):
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        text = session.get_modelmeta().custom_metadata_map.get(METADATA_FILE)
+        runtime = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        text = runtime.get_modelmeta().custom_metadata_map.get(METADATA_FILE)
         return None if text is None else json.loads(text)
     if path.suffix == ".tflite":
         # TFLite's associated files are a zip archive appended to the flatbuffer.

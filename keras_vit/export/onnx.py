@@ -22,13 +22,13 @@ def load(path):
     `input_shape`, the `(H, W, C)` it takes."""
     import onnxruntime
 
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (model_input,) = session.get_inputs()
-    (model_output,) = session.get_outputs()
+    runtime = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (model_input,) = runtime.get_inputs()
+    (model_output,) = runtime.get_outputs()
     dtype = "uint8" if model_input.type == "tensor(uint8)" else "float32"
 
     def predict(images):
-        return session.run([model_output.name], {model_input.name: np.asarray(images, dtype)})[0]
+        return runtime.run([model_output.name], {model_input.name: np.asarray(images, dtype)})[0]
 
     # Dynamic dimensions are names (or None) in ONNX Runtime's shapes.
     predict.input_shape = tuple(d if isinstance(d, int) else None for d in model_input.shape[1:])
