@@ -77,8 +77,7 @@ def read_metadata(path):
     if path.suffix == ".onnx":
         import onnxruntime
 
-        options = onnxruntime.SessionOptions()
-        runtime = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        runtime = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         text = runtime.get_modelmeta().custom_metadata_map.get(METADATA_FILE)
         return None if text is None else json.loads(text)
     if path.suffix == ".tflite":
