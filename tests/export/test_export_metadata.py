@@ -96,3 +96,15 @@ def test_bad_input_dtype_is_refused_before_any_work(trained_model, tmp_path):
     with pytest.raises(ValueError, match="input_dtype must be one of 'float32', 'uint8'; got 'int8'"):
         keras_vit.export(trained_model, tmp_path / "x.tflite", format="tflite", input_dtype="int8")
     assert not any(tmp_path.iterdir())
+
+
+def test_an_onnx_file_without_keras_vit_metadata_reads_as_none(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    value = [helper.make_tensor_value_info(name, TensorProto.FLOAT, [1]) for name in ("x", "y")]
+    model = helper.make_model(helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", value[:1], value[1:]))
+    entry = model.metadata_props.add()
+    entry.key, entry.value = "author", "someone else"
+    onnx.save(model, str(tmp_path / "other.onnx"))
+    assert read_metadata(tmp_path / "other.onnx") is None
