@@ -1,21 +1,14 @@
 """benchmarks/cifar10_gpu.py: its random resized crop and its batches of mixed, smoothed labels."""
 
-import importlib.util
-import pathlib
-
 import keras
 import numpy as np
 import pytest
-
-SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "cifar10_gpu.py"
+from script_module import load_script
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("cifar10_gpu", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/cifar10_gpu.py")
 
 
 def ramps(batch=8, size=16):

@@ -1,22 +1,16 @@
 """benchmarks/cifar10_short_schedules.py on a few real CIFAR-10 JPEGs: one change per variant, on a linked subset."""
 
-import importlib.util
 import json
-import pathlib
 
 import pytest
+from script_module import load_script
 
 pytestmark = pytest.mark.one_backend("torch")
-
-SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "cifar10_short_schedules.py"
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("cifar10_short_schedules", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/cifar10_short_schedules.py")
 
 
 def test_each_variant_trains_its_one_change_on_the_subset(script, cifar_folder, tmp_path, capsys):

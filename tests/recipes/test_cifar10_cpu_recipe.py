@@ -1,11 +1,11 @@
 """recipes/cifar10_vit_cpu.py through `keras-vit train --recipe`, and benchmarks/cifar10_cpu.py, on a few real
 CIFAR-10 JPEGs."""
 
-import importlib.util
 import pathlib
 
 import keras
 import pytest
+from script_module import load_script
 
 from keras_vit.cli import main
 
@@ -18,10 +18,7 @@ RECIPE = REPO / "recipes" / "cifar10_vit_cpu.py"
 @pytest.fixture(scope="module")
 def script():
     """benchmarks/cifar10_cpu.py as a module."""
-    spec = importlib.util.spec_from_file_location("cifar10_cpu", REPO / "benchmarks" / "cifar10_cpu.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/cifar10_cpu.py")
 
 
 def test_recipe_trains_its_conv_stem_vit_on_the_image_folder(cifar_folder, tmp_path, capsys):

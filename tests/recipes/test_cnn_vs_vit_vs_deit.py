@@ -1,18 +1,14 @@
 """recipes/cnn_vs_vit_vs_deit.py end to end on a few real Fashion-MNIST images."""
 
-import importlib.util
 import json
-import pathlib
 
 import numpy as np
 import pytest
+from script_module import load_script
 
 pytestmark = pytest.mark.one_backend("torch")
 
-RECIPE = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "cnn_vs_vit_vs_deit.py"
-_spec = importlib.util.spec_from_file_location("cnn_vs_vit_vs_deit", RECIPE)
-comparison = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(comparison)
+comparison = load_script("recipes/cnn_vs_vit_vs_deit.py")
 
 
 @pytest.fixture(scope="module")

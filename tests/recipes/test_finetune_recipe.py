@@ -1,7 +1,6 @@
 """recipes/finetune.py end to end on real CIFAR-10 JPEGs: a checkpoint of each family in, a trained run and timm
 weights out."""
 
-import importlib.util
 import json
 import pathlib
 import shutil
@@ -12,16 +11,14 @@ import numpy as np
 import pytest
 import transformers
 from safetensors.numpy import load_file, save_file
+from script_module import load_script
 
 import keras_vit
 from keras_vit.training import LayerDecayAdamW
 
 pytestmark = pytest.mark.one_backend("torch")
 
-RECIPE = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "finetune.py"
-_spec = importlib.util.spec_from_file_location("finetune", RECIPE)
-finetune = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(finetune)
+finetune = load_script("recipes/finetune.py")
 
 TINY_VIT = dict(image_size=16, patch_size=4, dim=32, depth=2, num_heads=4, mlp_dim=64)
 # XLA compiles slowly on CPU under TensorFlow; JAX always compiles (eager JAX is far slower).

@@ -1,17 +1,13 @@
 """recipes/how_vits_work.py end to end at the smallest sizes, on a few real Fashion-MNIST images."""
 
-import importlib.util
 import json
-import pathlib
 
 import pytest
+from script_module import load_script
 
 pytestmark = pytest.mark.one_backend("torch")
 
-RECIPE = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "how_vits_work.py"
-_spec = importlib.util.spec_from_file_location("how_vits_work", RECIPE)
-how_vits_work = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(how_vits_work)
+how_vits_work = load_script("recipes/how_vits_work.py")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ backup), rerun after each kill, ends with what an uninterrupted run writes: the 
 once in the history, finite weights, the same figures. (`benchmarks/fault_injection.py` kills the CLI at
 random moments instead.)"""
 
-import importlib.util
 import json
 import os
 import pathlib
@@ -16,21 +15,18 @@ import keras
 import numpy as np
 import pytest
 
+from script_module import load_script
 from subprocesses import python_env
 from tiny_training import tiny_config
 
 from keras_vit.training import read_history, train
 
 HERE = pathlib.Path(__file__).resolve().parent
-BENCHMARK = HERE.parents[1] / "benchmarks" / "fault_injection.py"
 EPOCHS = 3  # tiny_config's
 
 
 def benchmark():
-    spec = importlib.util.spec_from_file_location("fault_injection", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/fault_injection.py")
 
 
 def run_until(point, data_dir, output_dir):
