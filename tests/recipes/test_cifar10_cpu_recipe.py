@@ -29,7 +29,7 @@ def test_recipe_trains_its_conv_stem_vit_on_the_image_folder(cifar_folder, tmp_p
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("test_accuracy: ")
     model = keras.saving.load_model(tmp_path / "run" / "model.keras", compile=False)
     config = model.config
-    assert (config.image_size, config.dim, config.depth, config.num_heads) == (32, 128, 6, 2)
+    assert (config.image_size, config.dim, config.depth, config.num_heads) == (32, 128, 4, 2)
     assert (model.patch_encoder.patch_embedding, model.patch_encoder.grid_size) == ("conv_stem", (8, 8))
     assert model.patch_encoder.stem.entry_width == 32
     assert model.class_names == ["airplane", "automobile", "bird"]
