@@ -77,7 +77,8 @@ def read_metadata(path):
     if path.suffix == ".onnx":
         import onnx
 
-        # The model's protobuf alone: an inference session would also optimize the graph.
+        # metadata_props lives in the protobuf: reading it needs no inference session, which would also
+        # load and optimize the graph.
         entries = {entry.key: entry.value for entry in onnx.load(str(path), load_external_data=False).metadata_props}
         return json.loads(entries[METADATA_FILE]) if METADATA_FILE in entries else None
     if path.suffix == ".tflite":
