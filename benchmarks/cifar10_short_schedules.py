@@ -63,7 +63,8 @@ def subset_folder(data_dir, per_class, test_per_class, destination):
     """An image folder of links: the first `per_class` training images of each class of `data_dir` and
     the first `test_per_class` of its test images."""
     source = pathlib.Path(data_dir)
-    classes = sorted(path.name for path in (source / "train").iterdir() if path.is_dir())
+    train = source / "train"
+    classes = sorted(path.name for path in train.iterdir() if path.is_dir()) if train.is_dir() else []
     if not classes:
         raise SystemExit(f"--data-dir {data_dir!r} has no train/<class>/ folders; pass the unpacked cifar10-jpg.tar.gz.")
     for split, count in (("train", per_class), ("test", test_per_class)):

@@ -27,9 +27,11 @@ def test_each_variant_trains_its_one_change_on_the_subset(script, cifar_folder, 
     assert sum("(12 train / 3 validation / 6 test)" in line for line in lines) == 3
 
 
-def test_an_unknown_variant_or_too_few_images_is_refused_before_training(script, cifar_folder, tmp_path):
+def test_an_unknown_variant_a_missing_folder_or_too_few_images_are_refused(script, cifar_folder, tmp_path):
     with pytest.raises(SystemExit, match="Unknown variant.*'deep'.*valid: baseline, crop_0.08"):
         script.main(["--data-dir", str(cifar_folder), "--only", "baseline,deep", "--output-dir", str(tmp_path)])
+    with pytest.raises(SystemExit, match="'/no/such/folder' has no train/<class>/ folders"):
+        script.main(["--data-dir", "/no/such/folder", "--output-dir", str(tmp_path)])
     with pytest.raises(SystemExit, match="has 7 images; 50 are needed"):
         script.main(["--data-dir", str(cifar_folder), "--per-class", "50", "--output-dir", str(tmp_path)])
     assert not any(tmp_path.iterdir())
